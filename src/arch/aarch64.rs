@@ -1,0 +1,220 @@
+//! AArch64: exclusive monitors (LL/SC), TME transactions, and what arm64
+//! kprobes refuse (arch/arm64/kernel/probes/decode-insn.c).
+
+use super::{lookup, Arch, ArchSpec, Class, InsnView};
+
+pub(super) struct Aarch64;
+
+/// Instructions classified by mnemonic alone.
+const TABLE: &[(&str, Class)] = &[
+    ("ldxr", Class::LoadLinked),
+    ("ldxrb", Class::LoadLinked),
+    ("ldxrh", Class::LoadLinked),
+    ("ldaxr", Class::LoadLinked),
+    ("ldaxrb", Class::LoadLinked),
+    ("ldaxrh", Class::LoadLinked),
+    ("ldxp", Class::LoadLinked),
+    ("ldaxp", Class::LoadLinked),
+    ("stxr", Class::StoreConditional),
+    ("stxrb", Class::StoreConditional),
+    ("stxrh", Class::StoreConditional),
+    ("stlxr", Class::StoreConditional),
+    ("stlxrb", Class::StoreConditional),
+    ("stlxrh", Class::StoreConditional),
+    ("stxp", Class::StoreConditional),
+    ("stlxp", Class::StoreConditional),
+    ("clrex", Class::ClearExclusive),
+    ("tstart", Class::TxBegin),
+    ("tcommit", Class::TxEnd),
+    ("tcancel", Class::TxAbort),
+    ("ttest", Class::TxTest),
+    ("ret", Class::Return { conditional: false }),
+    ("retaa", Class::Return { conditional: false }),
+    ("retab", Class::Return { conditional: false }),
+    ("eret", Class::Return { conditional: false }),
+    ("eretaa", Class::Return { conditional: false }),
+    ("eretab", Class::Return { conditional: false }),
+    (
+        "bl",
+        Class::Call {
+            indirect: false,
+            conditional: false,
+        },
+    ),
+    (
+        "blr",
+        Class::Call {
+            indirect: true,
+            conditional: false,
+        },
+    ),
+    (
+        "blraa",
+        Class::Call {
+            indirect: true,
+            conditional: false,
+        },
+    ),
+    (
+        "blraaz",
+        Class::Call {
+            indirect: true,
+            conditional: false,
+        },
+    ),
+    (
+        "blrab",
+        Class::Call {
+            indirect: true,
+            conditional: false,
+        },
+    ),
+    (
+        "blrabz",
+        Class::Call {
+            indirect: true,
+            conditional: false,
+        },
+    ),
+    (
+        "b",
+        Class::Jump {
+            indirect: false,
+            conditional: false,
+        },
+    ),
+    (
+        "br",
+        Class::Jump {
+            indirect: true,
+            conditional: false,
+        },
+    ),
+    (
+        "braa",
+        Class::Jump {
+            indirect: true,
+            conditional: false,
+        },
+    ),
+    (
+        "braaz",
+        Class::Jump {
+            indirect: true,
+            conditional: false,
+        },
+    ),
+    (
+        "brab",
+        Class::Jump {
+            indirect: true,
+            conditional: false,
+        },
+    ),
+    (
+        "brabz",
+        Class::Jump {
+            indirect: true,
+            conditional: false,
+        },
+    ),
+    (
+        "cbz",
+        Class::Jump {
+            indirect: false,
+            conditional: true,
+        },
+    ),
+    (
+        "cbnz",
+        Class::Jump {
+            indirect: false,
+            conditional: true,
+        },
+    ),
+    (
+        "tbz",
+        Class::Jump {
+            indirect: false,
+            conditional: true,
+        },
+    ),
+    (
+        "tbnz",
+        Class::Jump {
+            indirect: false,
+            conditional: true,
+        },
+    ),
+    ("svc", Class::Trap { stops: false }),
+    ("hvc", Class::Trap { stops: false }),
+    ("smc", Class::Trap { stops: false }),
+    ("brk", Class::Trap { stops: true }),
+    ("hlt", Class::Trap { stops: true }),
+    ("udf", Class::Trap { stops: true }),
+    ("dcps1", Class::Trap { stops: false }),
+    ("dcps2", Class::Trap { stops: false }),
+    ("dcps3", Class::Trap { stops: false }),
+];
+
+/// Hints that arm64 kprobes single-step (aarch64_insn_is_steppable_hint);
+/// every other hint is refused.
+const STEPPABLE_HINTS: &[&str] = &[
+    "nop", "paciasp", "pacibsp", "autiasp", "autibsp", "paciaz", "pacibz", "autiaz", "autibz",
+    "bti", "hint",
+];
+
+/// Other hints that arm64 kprobes refuse to step.
+const REFUSED_HINTS: &[&str] = &[
+    "yield", "wfe", "wfi", "sev", "sevl", "esb", "psb", "tsb", "csdb", "dgh",
+];
+
+impl ArchSpec for Aarch64 {
+    fn arch(&self) -> Arch {
+        Arch::Aarch64
+    }
+
+    fn insn_align(&self) -> u64 {
+        4
+    }
+
+    fn classify(&self, insn: &InsnView<'_>) -> Class {
+        if let Some(class) = lookup(TABLE, insn.mnemonic) {
+            return class;
+        }
+        // Conditional branches: b.eq, b.ne, bc.eq ...
+        if insn.mnemonic.starts_with("b.") || insn.mnemonic.starts_with("bc.") {
+            return Class::Jump {
+                indirect: false,
+                conditional: true,
+            };
+        }
+        Class::Other
+    }
+
+    fn unsteppable(&self, insn: &InsnView<'_>) -> Option<&'static str> {
+        let class = self.classify(insn);
+        match class {
+            Class::Trap { .. } => return Some("exception-generating instruction"),
+            Class::LoadLinked | Class::StoreConditional => {
+                return Some(
+                    "exclusive load/store: the single step would break the exclusive sequence",
+                )
+            }
+            _ => {}
+        }
+        match insn.mnemonic {
+            "eret" | "eretaa" | "eretab" => Some("exception return"),
+            "msr" => Some("msr can change processor state during the single step"),
+            // The step runs with every DAIF bit set, so reading DAIF gives
+            // a wrong value; other system registers read correctly.
+            "mrs" if insn.op_str.to_ascii_lowercase().contains("daif") => {
+                Some("mrs of DAIF reads the single-step environment's masks, not the probed code's")
+            }
+            "tcancel" => Some("tcancel is encoded in the exception-generating class"),
+            m if REFUSED_HINTS.contains(&m) => Some("hint instruction not on the steppable list"),
+            m if STEPPABLE_HINTS.contains(&m) => None,
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,202 @@
+//! Everything that differs between architectures, behind one trait.
+//!
+//! Each supported architecture has one file here with its instruction-class
+//! tables (which mnemonics are load-linked, store-conditional, transaction
+//! begin, calls, returns...), the instructions the kernel refuses to probe, and
+//! its decoding quirks. The rest of probesafe asks [`spec`] for the
+//! [`ArchSpec`] of a binary and never matches on architecture names itself.
+
+mod aarch64;
+mod ppc64;
+mod x86_64;
+
+use serde::{Deserialize, Serialize};
+
+/// A supported target: a 64-bit ISA with its byte order and ABI.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Arch {
+    /// x86-64, little-endian, SysV ABI.
+    #[serde(rename = "x86_64")]
+    X86_64,
+    /// AArch64, little-endian, AAPCS64.
+    #[serde(rename = "aarch64")]
+    Aarch64,
+    /// 64-bit POWER, big-endian (ELFv1 ABI with `.opd` descriptors, or ELFv2).
+    #[serde(rename = "ppc64")]
+    Ppc64,
+    /// 64-bit POWER, little-endian, ELFv2 ABI.
+    #[serde(rename = "ppc64le")]
+    Ppc64le,
+}
+
+impl Arch {
+    /// The name used in reports and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "x86_64",
+            Arch::Aarch64 => "aarch64",
+            Arch::Ppc64 => "ppc64",
+            Arch::Ppc64le => "ppc64le",
+        }
+    }
+
+    /// Whether the target stores multi-byte values big-end first.
+    pub fn big_endian(self) -> bool {
+        self == Arch::Ppc64
+    }
+
+    /// Whether this is one of the two POWER targets.
+    pub fn is_ppc(self) -> bool {
+        matches!(self, Arch::Ppc64 | Arch::Ppc64le)
+    }
+}
+
+impl std::fmt::Display for Arch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What an instruction does, as far as probe safety is concerned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Class {
+    /// Anything else: falls through to the next instruction.
+    Other,
+    /// Load-linked / load-exclusive: sets a reservation (monitor).
+    LoadLinked,
+    /// Store-conditional / store-exclusive: succeeds only if the reservation holds.
+    StoreConditional,
+    /// Clears the exclusive monitor (arm64 `clrex`).
+    ClearExclusive,
+    /// Starts a hardware transaction.
+    TxBegin,
+    /// Commits a hardware transaction.
+    TxEnd,
+    /// Aborts a hardware transaction explicitly.
+    TxAbort,
+    /// Tests whether a transaction is active.
+    TxTest,
+    /// Suspends a transaction (POWER `tsuspend.`).
+    TxSuspend,
+    /// Resumes a suspended transaction (POWER `tresume.`).
+    TxResume,
+    /// A call; returns to the next instruction.
+    Call {
+        /// The target is in a register or memory.
+        indirect: bool,
+        /// The call happens only when a condition holds (POWER `beql`).
+        conditional: bool,
+    },
+    /// A return to the caller.
+    Return {
+        /// The return happens only when a condition holds (POWER `beqlr`).
+        conditional: bool,
+    },
+    /// A jump: within the function, or to another one (a tail call).
+    Jump {
+        /// The target is in a register or memory.
+        indirect: bool,
+        /// Falls through when the condition does not hold.
+        conditional: bool,
+    },
+    /// Generates an exception (system call, breakpoint, undefined instruction, trap).
+    Trap {
+        /// Execution never continues at the next instruction (`ud2`, `brk`, an unconditional `trap`).
+        stops: bool,
+    },
+}
+
+impl Class {
+    /// Whether execution can continue at the next instruction.
+    pub fn falls_through(self) -> bool {
+        match self {
+            Class::Return { conditional } => conditional,
+            Class::Jump { conditional, .. } => conditional,
+            Class::Trap { stops } => !stops,
+            _ => true,
+        }
+    }
+
+    /// Whether the instruction transfers control to a target operand.
+    pub fn has_target(self) -> bool {
+        matches!(
+            self,
+            Class::Jump {
+                indirect: false,
+                ..
+            } | Class::Call {
+                indirect: false,
+                ..
+            } | Class::TxBegin
+        )
+    }
+}
+
+/// The facts about one decoded instruction that classification needs,
+/// independent of the disassembler library.
+#[derive(Clone, Copy, Debug)]
+pub struct InsnView<'a> {
+    /// The mnemonic as the disassembler prints it (`ldxr`, `stwcx.`, `xbegin`).
+    pub mnemonic: &'a str,
+    /// The operands as text.
+    pub op_str: &'a str,
+    /// The raw instruction bytes.
+    pub bytes: &'a [u8],
+    /// The disassembler put it in its "call" group.
+    pub group_call: bool,
+    /// The disassembler put it in its "return" group.
+    pub group_ret: bool,
+    /// The disassembler put it in its "jump" group.
+    pub group_jump: bool,
+}
+
+/// An instruction the disassembler does not know, recognised by its encoding.
+#[derive(Clone, Copy, Debug)]
+pub struct RawEncoding {
+    /// Bits that must match.
+    pub mask: u32,
+    /// Their value.
+    pub value: u32,
+    /// The mnemonic to report.
+    pub mnemonic: &'static str,
+    /// Its class.
+    pub class: Class,
+}
+
+/// Architecture-specific facts and tables.
+pub trait ArchSpec: Sync {
+    /// Which architecture this is.
+    fn arch(&self) -> Arch;
+    /// Required alignment of an instruction address (1 on x86).
+    fn insn_align(&self) -> u64;
+    /// Classify a decoded instruction.
+    fn classify(&self, insn: &InsnView<'_>) -> Class;
+    /// If the kernel refuses to single-step (and so to probe) this instruction, why.
+    fn unsteppable(&self, insn: &InsnView<'_>) -> Option<&'static str>;
+    /// Encodings of instructions that the disassembler cannot decode but that
+    /// matter here (POWER `lqarx`/`stqcx.`). Fixed-width architectures only.
+    fn raw_encodings(&self) -> &'static [RawEncoding] {
+        &[]
+    }
+    /// Whether a transaction begin names its abort fallback as a branch
+    /// target (x86 `xbegin rel32`); elsewhere the failure is a status value.
+    fn tx_begin_branches(&self) -> bool {
+        false
+    }
+}
+
+/// The [`ArchSpec`] of an architecture.
+pub fn spec(arch: Arch) -> &'static dyn ArchSpec {
+    match arch {
+        Arch::X86_64 => &x86_64::X86_64,
+        Arch::Aarch64 => &aarch64::Aarch64,
+        Arch::Ppc64 => &ppc64::PPC64_BE,
+        Arch::Ppc64le => &ppc64::PPC64_LE,
+    }
+}
+
+/// Look a mnemonic up in a table of `(mnemonic, class)` pairs.
+fn lookup(table: &[(&str, Class)], mnemonic: &str) -> Option<Class> {
+    table.iter().find(|(m, _)| *m == mnemonic).map(|(_, c)| *c)
+}

@@ -1,0 +1,207 @@
+//! 64-bit POWER (both byte orders): larx/stcx. reservations, HTM
+//! transactions, and the branch mnemonics, which the disassembler groups only
+//! as "jump" (a `bl` is a call and a `blr` a return only by its name).
+
+use super::{lookup, Arch, ArchSpec, Class, InsnView, RawEncoding};
+
+pub(super) struct Ppc64 {
+    arch: Arch,
+}
+
+pub(super) const PPC64_BE: Ppc64 = Ppc64 { arch: Arch::Ppc64 };
+pub(super) const PPC64_LE: Ppc64 = Ppc64 {
+    arch: Arch::Ppc64le,
+};
+
+/// Instructions classified by mnemonic alone.
+const TABLE: &[(&str, Class)] = &[
+    ("lbarx", Class::LoadLinked),
+    ("lharx", Class::LoadLinked),
+    ("lwarx", Class::LoadLinked),
+    ("ldarx", Class::LoadLinked),
+    ("lqarx", Class::LoadLinked),
+    ("stbcx.", Class::StoreConditional),
+    ("sthcx.", Class::StoreConditional),
+    ("stwcx.", Class::StoreConditional),
+    ("stdcx.", Class::StoreConditional),
+    ("stqcx.", Class::StoreConditional),
+    ("tbegin.", Class::TxBegin),
+    ("tend.", Class::TxEnd),
+    ("tendall.", Class::TxEnd),
+    ("tabort.", Class::TxAbort),
+    ("tabortwc.", Class::TxAbort),
+    ("tabortwci.", Class::TxAbort),
+    ("tabortdc.", Class::TxAbort),
+    ("tabortdci.", Class::TxAbort),
+    ("tsuspend.", Class::TxSuspend),
+    ("tresume.", Class::TxResume),
+    ("tcheck", Class::TxTest),
+    ("sc", Class::Trap { stops: false }),
+    ("scv", Class::Trap { stops: false }),
+    ("trap", Class::Trap { stops: true }),
+    ("rfid", Class::Return { conditional: false }),
+    ("hrfid", Class::Return { conditional: false }),
+    ("rfi", Class::Return { conditional: false }),
+    ("rfscv", Class::Return { conditional: false }),
+];
+
+/// The condition part of simplified branch mnemonics (`beq`, `bdnz`, `bc`),
+/// longest first so that `bdnzt` is not read as `bdnz` + `t`.
+const CONDITIONS: &[&str] = &[
+    "dnzt", "dnzf", "dzt", "dzf", "dnz", "dz", "lt", "le", "eq", "ge", "gt", "nl", "ne", "ng",
+    "so", "ns", "un", "nu", "c", "t", "f",
+];
+
+/// What follows the condition: the branch kind.
+fn branch_kind(suffix: &str, conditional: bool) -> Option<Class> {
+    Some(match suffix {
+        "" | "a" => Class::Jump {
+            indirect: false,
+            conditional,
+        },
+        "l" | "la" => Class::Call {
+            indirect: false,
+            conditional,
+        },
+        "lr" => Class::Return { conditional },
+        "ctr" => Class::Jump {
+            indirect: true,
+            conditional,
+        },
+        "lrl" | "ctrl" | "tarl" => Class::Call {
+            indirect: true,
+            conditional,
+        },
+        "tar" => Class::Jump {
+            indirect: true,
+            conditional,
+        },
+        _ => return None,
+    })
+}
+
+/// Classify a branch mnemonic such as `b`, `bl`, `bne-`, `beqlr+`, `bdnz`,
+/// `bcctrl`.
+fn classify_branch(mnemonic: &str) -> Option<Class> {
+    let m = mnemonic.trim_end_matches(['+', '-']);
+    let rest = m.strip_prefix('b')?;
+    if let Some(class) = branch_kind(rest, false) {
+        return Some(class);
+    }
+    CONDITIONS.iter().find_map(|cond| {
+        let suffix = rest.strip_prefix(cond)?;
+        // `bc` + `ctr` is `bcctr`; `bc` + `lr` is `bclr`.
+        branch_kind(suffix, true)
+    })
+}
+
+/// The ISA's `lqarx` and `stqcx.` (X-form, primary opcode 31), which the
+/// disassembler does not decode.
+const RAW: &[RawEncoding] = &[
+    RawEncoding {
+        mask: 0xfc00_07fe,
+        value: 0x7c00_0228,
+        mnemonic: "lqarx",
+        class: Class::LoadLinked,
+    },
+    RawEncoding {
+        mask: 0xfc00_07ff,
+        value: 0x7c00_016d,
+        mnemonic: "stqcx.",
+        class: Class::StoreConditional,
+    },
+];
+
+impl ArchSpec for Ppc64 {
+    fn arch(&self) -> Arch {
+        self.arch
+    }
+
+    fn insn_align(&self) -> u64 {
+        4
+    }
+
+    fn classify(&self, insn: &InsnView<'_>) -> Class {
+        if let Some(class) = lookup(TABLE, insn.mnemonic) {
+            return class;
+        }
+        // The disassembler prints tsuspend. and tresume. as tsr. 0 / tsr. 1.
+        if insn.mnemonic == "tsr." {
+            return if insn.op_str.trim() == "0" {
+                Class::TxSuspend
+            } else {
+                Class::TxResume
+            };
+        }
+        let m = insn.mnemonic;
+        // tw, twi, td, tdi and their simplified forms (tweq, twlgti, tdnei...).
+        if m.starts_with("tw") || m.starts_with("td") {
+            // Conditional traps (tdi, twi, tdeq...): continue when not taken.
+            return Class::Trap { stops: false };
+        }
+        if insn.mnemonic.starts_with('b') {
+            if let Some(class) = classify_branch(insn.mnemonic) {
+                return class;
+            }
+        }
+        Class::Other
+    }
+
+    fn unsteppable(&self, insn: &InsnView<'_>) -> Option<&'static str> {
+        // can_single_step() in arch/powerpc (used by kprobes and uprobes).
+        if let Class::Trap { .. } = self.classify(insn) {
+            return Some("trap and system-call instructions cannot be single-stepped");
+        }
+        match insn.mnemonic {
+            "rfid" | "hrfid" | "urfid" | "rfi" | "rfci" | "rfmci" | "rfdi" | "rfscv" => {
+                Some("interrupt return")
+            }
+            "mtmsr" | "mtmsrd" => Some("writes the machine state register"),
+            "stop" | "doze" | "nap" | "sleep" | "rvwinkle" => Some("power-saving state change"),
+            _ => None,
+        }
+    }
+
+    fn raw_encodings(&self) -> &'static [RawEncoding] {
+        RAW
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn branch_grammar() {
+        let call = |indirect, conditional| Class::Call {
+            indirect,
+            conditional,
+        };
+        let jump = |indirect, conditional| Class::Jump {
+            indirect,
+            conditional,
+        };
+        assert_eq!(classify_branch("b"), Some(jump(false, false)));
+        assert_eq!(classify_branch("bl"), Some(call(false, false)));
+        assert_eq!(
+            classify_branch("blr"),
+            Some(Class::Return { conditional: false })
+        );
+        assert_eq!(
+            classify_branch("beqlr+"),
+            Some(Class::Return { conditional: true })
+        );
+        assert_eq!(classify_branch("bne-"), Some(jump(false, true)));
+        // `bnl` is branch-if-not-less, not a call.
+        assert_eq!(classify_branch("bnl"), Some(jump(false, true)));
+        assert_eq!(classify_branch("bnll"), Some(call(false, true)));
+        assert_eq!(classify_branch("ble"), Some(jump(false, true)));
+        assert_eq!(classify_branch("bctr"), Some(jump(true, false)));
+        assert_eq!(classify_branch("bctrl"), Some(call(true, false)));
+        assert_eq!(classify_branch("bcctrl"), Some(call(true, true)));
+        assert_eq!(classify_branch("bdnz"), Some(jump(false, true)));
+        assert_eq!(classify_branch("bdnzt"), Some(jump(false, true)));
+        assert_eq!(classify_branch("bcl"), Some(call(false, true)));
+        assert_eq!(classify_branch("brinc"), None);
+    }
+}

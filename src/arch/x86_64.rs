@@ -1,0 +1,99 @@
+//! x86-64: RTM transactions, and the instructions x86 kprobes refuse.
+
+use super::{lookup, Arch, ArchSpec, Class, InsnView};
+
+pub(super) struct X86_64;
+
+/// Instructions classified by mnemonic alone.
+const TABLE: &[(&str, Class)] = &[
+    ("xbegin", Class::TxBegin),
+    ("xend", Class::TxEnd),
+    ("xabort", Class::TxAbort),
+    ("xtest", Class::TxTest),
+    ("ret", Class::Return { conditional: false }),
+    ("retf", Class::Return { conditional: false }),
+    ("iret", Class::Return { conditional: false }),
+    ("iretd", Class::Return { conditional: false }),
+    ("iretq", Class::Return { conditional: false }),
+    ("sysret", Class::Return { conditional: false }),
+    ("sysretq", Class::Return { conditional: false }),
+    ("sysexit", Class::Return { conditional: false }),
+    ("int3", Class::Trap { stops: false }),
+    ("int", Class::Trap { stops: false }),
+    ("into", Class::Trap { stops: false }),
+    ("int1", Class::Trap { stops: false }),
+    ("syscall", Class::Trap { stops: false }),
+    ("sysenter", Class::Trap { stops: false }),
+    ("ud0", Class::Trap { stops: true }),
+    ("ud1", Class::Trap { stops: true }),
+    ("ud2", Class::Trap { stops: true }),
+    ("hlt", Class::Trap { stops: false }),
+];
+
+/// What x86 kprobes refuse to single-step (arch/x86/kernel/kprobes/core.c):
+/// breakpoints and software interrupts, undefined opcodes, and the
+/// instructions that load SS (they inhibit the single-step trap).
+const UNSTEPPABLE: &[(&str, &str)] = &[
+    ("int3", "int3 is the breakpoint itself"),
+    ("int", "software interrupt (int n)"),
+    ("into", "software interrupt (into)"),
+    ("int1", "int1 raises the debug exception"),
+    ("ud0", "undefined opcode (ud0)"),
+    ("ud1", "undefined opcode (ud1)"),
+    ("ud2", "undefined opcode (ud2)"),
+];
+
+fn is_immediate(op_str: &str) -> bool {
+    let op = op_str.trim();
+    op.starts_with("0x") || op.chars().next().is_some_and(|c| c.is_ascii_digit())
+}
+
+impl ArchSpec for X86_64 {
+    fn arch(&self) -> Arch {
+        Arch::X86_64
+    }
+
+    fn insn_align(&self) -> u64 {
+        1
+    }
+
+    fn tx_begin_branches(&self) -> bool {
+        true
+    }
+
+    fn classify(&self, insn: &InsnView<'_>) -> Class {
+        if let Some(class) = lookup(TABLE, insn.mnemonic) {
+            return class;
+        }
+        let indirect = !is_immediate(insn.op_str);
+        if insn.group_call {
+            return Class::Call {
+                indirect,
+                conditional: false,
+            };
+        }
+        if insn.group_ret {
+            return Class::Return { conditional: false };
+        }
+        if insn.group_jump {
+            let unconditional = matches!(insn.mnemonic, "jmp" | "ljmp");
+            return Class::Jump {
+                indirect,
+                conditional: !unconditional,
+            };
+        }
+        Class::Other
+    }
+
+    fn unsteppable(&self, insn: &InsnView<'_>) -> Option<&'static str> {
+        if let Some((_, why)) = UNSTEPPABLE.iter().find(|(m, _)| *m == insn.mnemonic) {
+            return Some(why);
+        }
+        let op = insn.op_str.trim();
+        match insn.mnemonic {
+            "mov" if op.starts_with("ss,") => Some("mov to ss inhibits the single-step trap"),
+            "pop" if op == "ss" => Some("pop ss inhibits the single-step trap"),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,87 @@
+//! Flags and subcommands.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Where on the spectrum of safety does a probe or live patch at an address fall?
+#[derive(Debug, Parser)]
+#[command(name = "probesafe", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// The whole spectrum: every instruction boundary of every function.
+    Scan {
+        /// The ELF binary (executable, shared object, kernel module, vmlinux).
+        binary: PathBuf,
+        /// Only these points (repeatable).
+        #[arg(long = "points", value_name = "SPEC")]
+        points: Vec<String>,
+        /// Only functions whose name matches this glob (repeatable).
+        #[arg(long = "functions", value_name = "GLOB")]
+        functions: Vec<String>,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// The given points only.
+    Check {
+        /// The ELF binary.
+        binary: PathBuf,
+        /// Point specs: 0xADDR, SYMBOL, SYMBOL+OFFSET, function("NAME").call, function("NAME").return.
+        #[arg(required = true, value_name = "SPEC")]
+        specs: Vec<String>,
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// A table and a summary line.
+    Text,
+    /// The JSON report (docs/report-schema.md).
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// Exit 1 if any point is gray or hazardous.
+    Gray,
+    /// Exit 1 if any point is hazardous.
+    Hazardous,
+}
+
+#[derive(Debug, Args)]
+pub struct Common {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Write the report to FILE (atomically) instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Only the static analysis: no emulation.
+    #[arg(long)]
+    pub static_only: bool,
+    /// Worker threads (default: all cores).
+    #[arg(long, short = 'j', value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Extra blacklist in the format of /sys/kernel/debug/kprobes/blacklist (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub blacklist: Vec<PathBuf>,
+    /// A function of the binary that the probe handler runs (repeatable; used by the dynamic checks).
+    #[arg(long, value_name = "SYMBOL")]
+    pub handler: Vec<String>,
+    /// Exit 1 when a point is at least this bad.
+    #[arg(long, value_enum, value_name = "gray|hazardous")]
+    pub fail_on: Option<FailOn>,
+    /// Refuse the binary unless its GNU build-id is HEX.
+    #[arg(long, value_name = "HEX")]
+    pub expect_build_id: Option<String>,
+    /// In text output, list safe points too.
+    #[arg(long)]
+    pub all: bool,
+}

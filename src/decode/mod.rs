@@ -1,0 +1,208 @@
+//! Decoding machine code into classified instructions.
+//!
+//! This module owns every Capstone handle; the rest of probesafe sees only
+//! [`Insn`]. A [`Decoder`] is cheap to keep and not `Sync`: make one per
+//! worker thread.
+
+use capstone::arch::{self, ArchDetail, ArchOperand, BuildsCapstone, BuildsCapstoneEndian};
+use capstone::{Capstone, Endian, InsnGroupId, InsnGroupType};
+use serde::Serialize;
+
+use crate::arch::{spec, Arch, ArchSpec, Class, InsnView};
+use crate::error::{Error, Result};
+
+/// One decoded instruction.
+#[derive(Clone, Debug, Serialize)]
+pub struct Insn {
+    /// Its address.
+    pub address: u64,
+    /// Length in bytes.
+    pub len: u8,
+    /// Mnemonic (`(bad)` for bytes that do not decode).
+    pub mnemonic: String,
+    /// Operands as text.
+    pub op_str: String,
+    /// What it does, for probe safety.
+    pub class: Class,
+    /// Direct branch or call target (for `xbegin`, the abort fallback).
+    pub target: Option<u64>,
+    /// Why the kernel refuses to probe it, if it does.
+    pub unsteppable: Option<&'static str>,
+}
+
+impl Insn {
+    /// The address of the next instruction in memory.
+    pub fn next(&self) -> u64 {
+        self.address + u64::from(self.len)
+    }
+
+    /// `mnemonic op_str`, as a disassembler prints it.
+    pub fn text(&self) -> String {
+        if self.op_str.is_empty() {
+            self.mnemonic.clone()
+        } else {
+            format!("{} {}", self.mnemonic, self.op_str)
+        }
+    }
+}
+
+/// A disassembler for one architecture.
+pub struct Decoder {
+    cs: Capstone,
+    spec: &'static dyn ArchSpec,
+}
+
+impl std::fmt::Debug for Decoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Decoder")
+            .field("arch", &self.spec.arch())
+            .finish()
+    }
+}
+
+impl Decoder {
+    /// Make a decoder for `arch`.
+    pub fn new(arch: Arch) -> Result<Decoder> {
+        let built = match arch {
+            Arch::X86_64 => Capstone::new()
+                .x86()
+                .mode(arch::x86::ArchMode::Mode64)
+                .detail(true)
+                .build(),
+            Arch::Aarch64 => Capstone::new()
+                .arm64()
+                .mode(arch::arm64::ArchMode::Arm)
+                .detail(true)
+                .build(),
+            Arch::Ppc64 | Arch::Ppc64le => Capstone::new()
+                .ppc()
+                .mode(arch::ppc::ArchMode::Mode64)
+                .endian(if arch == Arch::Ppc64 {
+                    Endian::Big
+                } else {
+                    Endian::Little
+                })
+                .detail(true)
+                .build(),
+        };
+        let cs = built.map_err(|e| Error::Disassembler {
+            arch: arch.name(),
+            reason: e.to_string(),
+        })?;
+        Ok(Decoder {
+            cs,
+            spec: spec(arch),
+        })
+    }
+
+    /// The architecture decoded.
+    pub fn arch(&self) -> Arch {
+        self.spec.arch()
+    }
+
+    /// Decode `code`, which starts at `address`, by linear sweep. Bytes that
+    /// do not decode become one `(bad)` instruction of the minimum length (one
+    /// byte on x86, one word elsewhere) unless the architecture's raw
+    /// encoding table knows them.
+    pub fn decode(&self, code: &[u8], address: u64) -> Vec<Insn> {
+        let mut out = Vec::with_capacity(code.len() / 4 + 1);
+        let mut offset = 0usize;
+        let fixed = self.spec.insn_align() as usize;
+        while offset < code.len() {
+            let start = address + offset as u64;
+            if let Ok(mut iter) = self.cs.disasm_iter(&code[offset..], start) {
+                while let Some(insn) = iter.next() {
+                    out.push(self.convert(&insn));
+                    offset += insn.len();
+                }
+            }
+            if offset >= code.len() {
+                break;
+            }
+            // An undecodable instruction at `offset`.
+            let len = fixed.min(code.len() - offset);
+            out.push(self.undecodable(&code[offset..offset + len], address + offset as u64));
+            offset += len;
+        }
+        out
+    }
+
+    fn undecodable(&self, bytes: &[u8], address: u64) -> Insn {
+        let word = (bytes.len() == 4).then(|| {
+            let b = [bytes[0], bytes[1], bytes[2], bytes[3]];
+            if self.spec.arch().big_endian() {
+                u32::from_be_bytes(b)
+            } else {
+                u32::from_le_bytes(b)
+            }
+        });
+        let raw = word.and_then(|w| {
+            self.spec
+                .raw_encodings()
+                .iter()
+                .find(|r| w & r.mask == r.value)
+        });
+        Insn {
+            address,
+            len: bytes.len() as u8,
+            mnemonic: raw.map_or("(bad)", |r| r.mnemonic).to_owned(),
+            op_str: String::new(),
+            class: raw.map_or(Class::Other, |r| r.class),
+            target: None,
+            unsteppable: None,
+        }
+    }
+
+    fn convert(&self, insn: &capstone::Insn<'_>) -> Insn {
+        let mnemonic = insn.mnemonic().unwrap_or("");
+        let op_str = insn.op_str().unwrap_or("");
+        let detail = self.cs.insn_detail(insn).ok();
+        let groups: &[InsnGroupId] = detail.as_ref().map_or(&[], |d| d.groups());
+        let has = |g: InsnGroupType::Type| groups.iter().any(|id| u32::from(id.0) == g);
+        let view = InsnView {
+            mnemonic,
+            op_str,
+            bytes: insn.bytes(),
+            group_call: has(InsnGroupType::CS_GRP_CALL),
+            group_ret: has(InsnGroupType::CS_GRP_RET),
+            group_jump: has(InsnGroupType::CS_GRP_JUMP),
+        };
+        let class = self.spec.classify(&view);
+        let branches = class != Class::TxBegin || self.spec.tx_begin_branches();
+        let target = if class.has_target() && branches {
+            detail
+                .as_ref()
+                .and_then(|d| last_immediate(&d.arch_detail()))
+        } else {
+            None
+        };
+        Insn {
+            address: insn.address(),
+            len: insn.len() as u8,
+            mnemonic: mnemonic.to_owned(),
+            op_str: op_str.to_owned(),
+            class,
+            target,
+            unsteppable: self.spec.unsteppable(&view),
+        }
+    }
+}
+
+/// The last immediate operand: the branch target of a direct branch.
+fn last_immediate(detail: &ArchDetail<'_>) -> Option<u64> {
+    detail.operands().iter().rev().find_map(|op| match op {
+        ArchOperand::X86Operand(o) => match o.op_type {
+            arch::x86::X86OperandType::Imm(i) => Some(i as u64),
+            _ => None,
+        },
+        ArchOperand::Arm64Operand(o) => match o.op_type {
+            arch::arm64::Arm64OperandType::Imm(i) => Some(i as u64),
+            _ => None,
+        },
+        ArchOperand::PpcOperand(arch::ppc::PpcOperand::Imm(i)) => Some(*i as u64),
+        _ => None,
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,107 @@
+//! The library's one error type.
+//!
+//! Every variant names what it is about: the file, the section, the address or
+//! the point spec, so that the command line can print one clear line.
+
+use std::path::PathBuf;
+
+/// Errors from loading, decoding and analysing a binary.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The file could not be read.
+    #[error("{path}: cannot read: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// The file is not an ELF file, or its headers are truncated or inconsistent.
+    #[error("{path}: not a valid ELF file: {reason}")]
+    BadElf {
+        /// The file.
+        path: PathBuf,
+        /// What the ELF parser found wrong.
+        reason: String,
+    },
+    /// The ELF machine is not one probesafe analyses.
+    #[error("{path}: unsupported architecture {machine} (probesafe supports x86_64, aarch64, ppc64 and ppc64le, 64-bit only)")]
+    UnsupportedArch {
+        /// The file.
+        path: PathBuf,
+        /// The ELF machine and class, as text.
+        machine: String,
+    },
+    /// A section's contents could not be read.
+    #[error("{path}: section {section}: {reason}")]
+    BadSection {
+        /// The file.
+        path: PathBuf,
+        /// The section name.
+        section: String,
+        /// What was wrong.
+        reason: String,
+    },
+    /// The binary has no function to analyse.
+    #[error("{path}: no functions found (no .symtab, .dynsym or .eh_frame entries for code)")]
+    NoFunctions {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A point spec could not be parsed.
+    #[error("bad point spec {spec:?}: {reason}")]
+    BadSpec {
+        /// The spec as given.
+        spec: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A point spec names a symbol the binary does not have.
+    #[error("{path}: unknown symbol {name:?}")]
+    UnknownSymbol {
+        /// The file.
+        path: PathBuf,
+        /// The symbol or glob.
+        name: String,
+    },
+    /// A point address lies outside every function of the binary.
+    #[error("{path}: address {address:#x} is outside any function")]
+    OutsideFunction {
+        /// The file.
+        path: PathBuf,
+        /// The address.
+        address: u64,
+    },
+    /// A user blacklist file could not be parsed.
+    #[error("{path}:{line}: bad blacklist line: {reason} (expected `0xSTART-0xEND<TAB>SYMBOL`)")]
+    BadBlacklist {
+        /// The blacklist file.
+        path: PathBuf,
+        /// The 1-based line number.
+        line: usize,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The binary's build-id is not the one the user pinned.
+    #[error("{path}: build-id {actual} does not match the expected {expected}")]
+    BuildIdMismatch {
+        /// The file.
+        path: PathBuf,
+        /// The build-id the user expected.
+        expected: String,
+        /// The binary's build-id, or `none`.
+        actual: String,
+    },
+    /// The disassembler could not be set up.
+    #[error("disassembler for {arch}: {reason}")]
+    Disassembler {
+        /// The architecture name.
+        arch: &'static str,
+        /// Capstone's message.
+        reason: String,
+    },
+}
+
+/// The library's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

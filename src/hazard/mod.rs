@@ -1,0 +1,453 @@
+//! The static hazard map: for each point, what the decoded code, its control
+//! flow and the kernel's tables say about a probe there.
+//!
+//! An [`Analyzer`] resolves point specs against a binary into a
+//! [`Selection`], then analyses each selected function once (in parallel):
+//! decode, control-flow graph, LL/SC and transaction windows, and the
+//! findings at every selected address.
+
+pub mod blacklist;
+pub mod windows;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rayon::prelude::*;
+use serde_json::json;
+
+use crate::cfg::{Cfg, Exit};
+use crate::decode::{Decoder, Insn};
+use crate::error::{Error, Result};
+use crate::load::{Binary, Function};
+use crate::point::{glob_match, PointSpec, Probe};
+use crate::report::{hex, Finding, FindingKind, Point};
+
+pub use blacklist::Blacklist;
+pub use windows::{Window, WindowKind};
+
+/// What to analyse in one function.
+#[derive(Clone, Debug, Default)]
+struct Wanted {
+    /// Every instruction boundary.
+    all: bool,
+    /// Every exit (for `.return`).
+    exits: bool,
+    /// These addresses.
+    points: BTreeSet<u64>,
+}
+
+/// The points selected for analysis, grouped by function.
+#[derive(Clone, Debug, Default)]
+pub struct Selection {
+    by_function: BTreeMap<usize, Wanted>,
+}
+
+impl Selection {
+    /// Whether nothing is selected.
+    pub fn is_empty(&self) -> bool {
+        self.by_function.is_empty()
+    }
+}
+
+/// A function's decoded code and its hazard windows.
+#[derive(Debug)]
+pub struct FunctionFacts {
+    /// The control-flow graph over its instructions.
+    pub cfg: Cfg,
+    /// LL/SC windows.
+    pub llsc: Vec<Window>,
+    /// Transaction windows.
+    pub tm: Vec<Window>,
+}
+
+impl FunctionFacts {
+    /// Decode `function` and find its windows.
+    pub fn of(decoder: &Decoder, binary: &Binary, function: &Function) -> FunctionFacts {
+        let insns = decode_function(decoder, binary, function);
+        let cfg = Cfg::build(function, insns);
+        let llsc = windows::llsc_windows(&cfg);
+        let tm = windows::transaction_windows(&cfg);
+        FunctionFacts { cfg, llsc, tm }
+    }
+}
+
+/// Decode the bytes of a function that its section holds (a hostile size
+/// is clamped to the section).
+pub fn decode_function(decoder: &Decoder, binary: &Binary, function: &Function) -> Vec<Insn> {
+    let Some(section) = binary.section_at(function.address) else {
+        return Vec::new();
+    };
+    let start = ((function.address - section.address) as usize).min(section.data.len());
+    let end = (start as u64)
+        .saturating_add(function.size)
+        .min(section.data.len() as u64) as usize;
+    decoder.decode(&section.data[start..end], function.address)
+}
+
+/// Resolves specs and produces static findings.
+#[derive(Debug)]
+pub struct Analyzer<'b> {
+    binary: &'b Binary,
+    blacklist: Blacklist,
+}
+
+impl<'b> Analyzer<'b> {
+    /// An analyzer with the given blacklist (usually [`Blacklist::of`] the
+    /// binary plus user files).
+    pub fn new(binary: &'b Binary, blacklist: Blacklist) -> Analyzer<'b> {
+        Analyzer { binary, blacklist }
+    }
+
+    /// The binary.
+    pub fn binary(&self) -> &'b Binary {
+        self.binary
+    }
+
+    /// The blacklist in force.
+    pub fn blacklist(&self) -> &Blacklist {
+        &self.blacklist
+    }
+
+    /// Functions whose name (or alias) matches a glob.
+    pub fn matching_functions(&self, pattern: &str) -> Vec<usize> {
+        self.binary
+            .functions
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.names().any(|n| glob_match(pattern, n)))
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    fn function_index_at(&self, addr: u64) -> Result<usize> {
+        let f = self
+            .binary
+            .function_at(addr)
+            .ok_or_else(|| Error::OutsideFunction {
+                path: self.binary.path.clone(),
+                address: addr,
+            })?;
+        Ok(self
+            .binary
+            .functions
+            .iter()
+            .position(|g| std::ptr::eq(g, f))
+            .expect("function_at returns one of the functions"))
+    }
+
+    /// Select every instruction boundary of every function, or of the
+    /// functions matching one of `globs`.
+    pub fn select_all(&self, selection: &mut Selection, globs: &[String]) -> Result<()> {
+        if globs.is_empty() {
+            for i in 0..self.binary.functions.len() {
+                selection.by_function.entry(i).or_default().all = true;
+            }
+            return Ok(());
+        }
+        for glob in globs {
+            let found = self.matching_functions(glob);
+            if found.is_empty() {
+                return Err(self.unknown(glob));
+            }
+            for i in found {
+                selection.by_function.entry(i).or_default().all = true;
+            }
+        }
+        Ok(())
+    }
+
+    fn unknown(&self, name: &str) -> Error {
+        Error::UnknownSymbol {
+            path: self.binary.path.clone(),
+            name: name.to_owned(),
+        }
+    }
+
+    /// Add the points a spec names.
+    pub fn select(&self, selection: &mut Selection, spec: &PointSpec) -> Result<()> {
+        let mut add = |addr: u64| -> Result<()> {
+            let i = self.function_index_at(addr)?;
+            selection
+                .by_function
+                .entry(i)
+                .or_default()
+                .points
+                .insert(addr);
+            Ok(())
+        };
+        match spec {
+            PointSpec::Address(a) => add(*a),
+            PointSpec::Symbol { name, offset } => {
+                let functions: Vec<&Function> = self
+                    .binary
+                    .functions
+                    .iter()
+                    .filter(|f| f.has_name(name))
+                    .collect();
+                if functions.is_empty() {
+                    let sym = self
+                        .binary
+                        .symbols
+                        .iter()
+                        .find(|s| s.name == *name && !s.undefined)
+                        .ok_or_else(|| self.unknown(name))?;
+                    return add(sym.address.wrapping_add(offset.unwrap_or(0)));
+                }
+                for f in functions {
+                    add(match offset {
+                        None | Some(0) => f.entry,
+                        Some(o) => f.address.wrapping_add(*o),
+                    })?;
+                }
+                Ok(())
+            }
+            PointSpec::Function { pattern, probe } => {
+                let found = self.matching_functions(pattern);
+                if found.is_empty() {
+                    return Err(self.unknown(pattern));
+                }
+                for i in found {
+                    let wanted = selection.by_function.entry(i).or_default();
+                    match probe {
+                        Probe::Call => {
+                            wanted.points.insert(self.binary.functions[i].entry);
+                        }
+                        Probe::Return => wanted.exits = true,
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Analyse the selection; `jobs` threads (all cores by default).
+    pub fn run(&self, selection: &Selection, jobs: Option<usize>) -> Result<Vec<Point>> {
+        let work: Vec<(&usize, &Wanted)> = selection.by_function.iter().collect();
+        let arch = self.binary.arch;
+        let analyse = || -> Result<Vec<Vec<Point>>> {
+            work.par_iter()
+                .map_init(
+                    || Decoder::new(arch),
+                    |decoder, (i, wanted)| -> Result<Vec<Point>> {
+                        let decoder = decoder.as_ref().map_err(|e| Error::Disassembler {
+                            arch: arch.name(),
+                            reason: e.to_string(),
+                        })?;
+                        Ok(self.function_points(decoder, **i, wanted))
+                    },
+                )
+                .collect()
+        };
+        let per_function = match jobs {
+            Some(n) => rayon::ThreadPoolBuilder::new()
+                .num_threads(n.max(1))
+                .build()
+                .map_err(|e| Error::Disassembler {
+                    arch: arch.name(),
+                    reason: format!("thread pool: {e}"),
+                })?
+                .install(analyse)?,
+            None => analyse()?,
+        };
+        Ok(per_function.into_iter().flatten().collect())
+    }
+
+    fn function_points(&self, decoder: &Decoder, index: usize, wanted: &Wanted) -> Vec<Point> {
+        let function = &self.binary.functions[index];
+        let facts = FunctionFacts::of(decoder, self.binary, function);
+        let mut addrs: BTreeMap<u64, Option<Exit>> = BTreeMap::new();
+        for &a in &wanted.points {
+            addrs.insert(a, None);
+        }
+        if wanted.all {
+            for insn in &facts.cfg.insns {
+                addrs.entry(insn.address).or_insert(None);
+            }
+        }
+        if wanted.exits {
+            for i in 0..facts.cfg.insns.len() {
+                if let Some(exit) = facts.cfg.exit(i) {
+                    addrs.insert(facts.cfg.insns[i].address, Some(exit));
+                }
+            }
+        }
+        addrs
+            .into_iter()
+            .map(|(addr, exit)| {
+                let mut point = Point {
+                    address: hex(addr),
+                    symbol: function.name.clone(),
+                    offset: addr.wrapping_sub(function.address),
+                    verdict: crate::report::Verdict::Safe,
+                    findings: self.findings(function, &facts, addr, exit),
+                };
+                point.settle();
+                point
+            })
+            .collect()
+    }
+
+    /// The static findings at `addr` in `function`; `exit` when the point
+    /// was selected as a `.return` exit.
+    pub fn findings(
+        &self,
+        function: &Function,
+        facts: &FunctionFacts,
+        addr: u64,
+        exit: Option<Exit>,
+    ) -> Vec<Finding> {
+        let mut out = Vec::new();
+        if function.ifunc {
+            out.push(Finding::new_static(
+                FindingKind::IfuncResolver,
+                format!(
+                    "{} is an STT_GNU_IFUNC symbol: this code is the resolver run once at load time, not the implementation it selects",
+                    function.name
+                ),
+                json!({ "function": function.name }),
+            ));
+        }
+        for range in self.blacklist.lookup(addr) {
+            out.push(Finding::new_static(
+                FindingKind::Blacklisted,
+                format!(
+                    "the kprobe blacklist covers {:#x}-{:#x} ({})",
+                    range.start, range.end, range.source
+                ),
+                json!({
+                    "source": range.source,
+                    "start": hex(range.start),
+                    "end": hex(range.end),
+                    "symbol": range.symbol,
+                }),
+            ));
+        }
+        let cfg = &facts.cfg;
+        let align = crate::arch::spec(self.binary.arch).insn_align();
+        let index = if addr % align != 0 {
+            None
+        } else {
+            cfg.index_of(addr)
+        };
+        let Some(i) = index else {
+            let containing = cfg.containing(addr);
+            let detail = match containing {
+                Some(insn) => format!(
+                    "{addr:#x} is inside the instruction at {:#x} ({}); a breakpoint here corrupts it",
+                    insn.address,
+                    insn.text()
+                ),
+                None if addr % align != 0 => format!("{addr:#x} is not {align}-byte aligned"),
+                None => format!("{addr:#x} is not the start of an instruction decoded from {}", function.name),
+            };
+            out.push(Finding::new_static(
+                FindingKind::NotInstructionBoundary,
+                detail,
+                json!({
+                    "alignment": align,
+                    "instruction": containing.map(|i| hex(i.address)),
+                    "text": containing.map(Insn::text),
+                }),
+            ));
+            return out;
+        };
+        let insn = &cfg.insns[i];
+        if let Some(reason) = insn.unsteppable {
+            out.push(Finding::new_static(
+                FindingKind::UnsteppableInstruction,
+                format!(
+                    "the kernel refuses to single-step `{}`: {reason}",
+                    insn.text()
+                ),
+                json!({ "instruction": insn.text(), "reason": reason }),
+            ));
+        }
+        for w in facts.llsc.iter().filter(|w| w.contains(i)) {
+            out.push(window_finding(cfg, w, i));
+        }
+        for w in facts.tm.iter().filter(|w| w.contains(i)) {
+            out.push(window_finding(cfg, w, i));
+        }
+        match exit {
+            Some(Exit::TailCall { target }) => {
+                let name = self.binary.function_at(target).map(|f| f.name.clone());
+                out.push(Finding::new_static(
+                    FindingKind::TailCallExit,
+                    format!(
+                        "{} exits here by a jump to {}: the return happens there, so a return probe here sees the other function's return",
+                        function.name,
+                        name.clone().unwrap_or_else(|| hex(target))
+                    ),
+                    json!({ "jump": hex(addr), "target": hex(target), "target_symbol": name }),
+                ));
+            }
+            Some(Exit::IndirectJump) => {
+                out.push(Finding::new_static(
+                    FindingKind::TailCallExit,
+                    format!(
+                        "{} may exit here by an indirect jump (`{}`): a tail call through a register, or a jump table",
+                        function.name,
+                        insn.text()
+                    ),
+                    json!({ "jump": hex(addr), "target": null, "instruction": insn.text() }),
+                ));
+            }
+            _ => {}
+        }
+        out
+    }
+}
+
+fn window_finding(cfg: &Cfg, w: &Window, i: usize) -> Finding {
+    let open = &cfg.insns[w.open];
+    let closes: Vec<String> = w
+        .closes
+        .iter()
+        .map(|&c| hex(cfg.insns[c].address))
+        .collect();
+    let role = if i == w.open {
+        "opener"
+    } else if w.closes.contains(&i) {
+        "closer"
+    } else {
+        "inside"
+    };
+    let first = hex(cfg.insns[w.members[0]].address);
+    let last = hex(cfg.insns[*w.members.last().expect("a window has members")].address);
+    match w.kind {
+        WindowKind::LlSc => Finding::new_static(
+            FindingKind::LlscReservationLoss,
+            format!(
+                "in the LL/SC window of `{}` at {:#x}: a trap here clears the reservation, so the store-conditional at {} fails on every attempt",
+                open.text(),
+                open.address,
+                closes.join(", ")
+            ),
+            json!({
+                "load_linked": hex(open.address),
+                "store_conditional": closes,
+                "role": match role { "opener" => "load-linked", "closer" => "store-conditional", r => r },
+                "window_instructions": w.members.len(),
+                "window_first": first,
+                "window_last": last,
+            }),
+        ),
+        WindowKind::Transaction => {
+            let fallback = open.target.map(hex);
+            Finding::new_static(
+                FindingKind::TmAbort,
+                format!(
+                    "in the transaction begun by `{}` at {:#x}: a trap here aborts it on every attempt",
+                    open.text(),
+                    open.address
+                ),
+                json!({
+                    "begin": hex(open.address),
+                    "end": closes,
+                    "role": match role { "opener" => "begin", "closer" => "end", r => r },
+                    "fallback": fallback,
+                    "window_instructions": w.members.len(),
+                }),
+            )
+        }
+    }
+}

@@ -1,0 +1,218 @@
+//! Applying the relocations that the analysis needs.
+//!
+//! A relocatable object (a kernel module) has branch targets, `.opd`
+//! descriptors and `_kprobe_blacklist` entries only as relocations; a shared
+//! object may leave pointers to RELATIVE dynamic relocations. Both are
+//! resolved into the section contents so that decoding and table reads see
+//! final addresses.
+
+use object::elf;
+use object::read::elf::ElfFile64;
+use object::{Endianness, Object, ObjectSection, RelocationFlags, RelocationTarget};
+
+use super::{Binary, FileKind};
+use crate::arch::Arch;
+use crate::error::Result;
+
+/// `R_PPC64_REL24_NOTOC` (ELFv2 power10 calls), not named by `object`.
+const R_PPC64_REL24_NOTOC: u32 = 116;
+
+/// How to write one relocation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Write {
+    /// 64-bit S + A.
+    Abs64,
+    /// 32-bit S + A.
+    Abs32,
+    /// 32-bit S + A - P.
+    Rel32,
+    /// arm64 B/BL: imm26 = (S + A - P) >> 2.
+    A64Branch26,
+    /// arm64 B.cond/CBZ: imm19 at bit 5.
+    A64Branch19,
+    /// arm64 TBZ: imm14 at bit 5.
+    A64Branch14,
+    /// ppc I-form branch: LI field (bits 2..25) = S + A - P.
+    PpcBranch24,
+    /// ppc B-form branch: BD field (bits 2..15) = S + A - P.
+    PpcBranch14,
+    /// Dynamic RELATIVE: B + A, with the load base 0.
+    Relative,
+}
+
+fn kind(arch: Arch, r_type: u32) -> Option<Write> {
+    Some(match arch {
+        Arch::X86_64 => match r_type {
+            elf::R_X86_64_64 => Write::Abs64,
+            elf::R_X86_64_PC32 | elf::R_X86_64_PLT32 => Write::Rel32,
+            elf::R_X86_64_32 | elf::R_X86_64_32S => Write::Abs32,
+            elf::R_X86_64_RELATIVE => Write::Relative,
+            _ => return None,
+        },
+        Arch::Aarch64 => match r_type {
+            elf::R_AARCH64_ABS64 => Write::Abs64,
+            elf::R_AARCH64_ABS32 => Write::Abs32,
+            elf::R_AARCH64_PREL32 => Write::Rel32,
+            elf::R_AARCH64_CALL26 | elf::R_AARCH64_JUMP26 => Write::A64Branch26,
+            elf::R_AARCH64_CONDBR19 => Write::A64Branch19,
+            elf::R_AARCH64_TSTBR14 => Write::A64Branch14,
+            elf::R_AARCH64_RELATIVE => Write::Relative,
+            _ => return None,
+        },
+        Arch::Ppc64 | Arch::Ppc64le => match r_type {
+            elf::R_PPC64_ADDR64 => Write::Abs64,
+            elf::R_PPC64_ADDR32 => Write::Abs32,
+            elf::R_PPC64_REL32 => Write::Rel32,
+            elf::R_PPC64_REL24 | R_PPC64_REL24_NOTOC => Write::PpcBranch24,
+            elf::R_PPC64_REL14 | elf::R_PPC64_REL14_BRTAKEN | elf::R_PPC64_REL14_BRNTAKEN => {
+                Write::PpcBranch14
+            }
+            elf::R_PPC64_RELATIVE => Write::Relative,
+            _ => return None,
+        },
+    })
+}
+
+/// Apply static relocations (ET_REL) or RELATIVE/absolute dynamic ones (ET_DYN).
+pub(super) fn apply(
+    binary: &mut Binary,
+    file: &ElfFile64<'_, Endianness>,
+    by_index: &[Option<usize>],
+) -> Result<()> {
+    let mut edits: Vec<(u64, Write, u64)> = Vec::new(); // (place, how, S + A)
+                                                        // Symbol-table index -> address, for .symtab and .dynsym.
+    let mut static_syms: Vec<Option<u64>> = Vec::new();
+    let mut dynamic_syms: Vec<Option<u64>> = Vec::new();
+    for sym in &binary.symbols {
+        let table = if sym.dynamic {
+            &mut dynamic_syms
+        } else {
+            &mut static_syms
+        };
+        if table.len() <= sym.index {
+            table.resize(sym.index + 1, None);
+        }
+        if !(sym.dynamic && sym.undefined) {
+            table[sym.index] = Some(sym.address);
+        }
+    }
+    if binary.kind == FileKind::Rel {
+        for section in file.sections() {
+            let Some(target) = by_index.get(section.index().0).copied().flatten() else {
+                continue;
+            };
+            let base = binary.sections[target].address;
+            for (offset, reloc) in section.relocations() {
+                let RelocationFlags::Elf { r_type } = reloc.flags() else {
+                    continue;
+                };
+                let Some(how) = kind(binary.arch, r_type) else {
+                    continue;
+                };
+                let s = match reloc.target() {
+                    RelocationTarget::Symbol(index) => {
+                        match static_syms.get(index.0).copied().flatten() {
+                            Some(address) => address,
+                            None => continue,
+                        }
+                    }
+                    RelocationTarget::Section(index) => {
+                        match by_index.get(index.0).copied().flatten() {
+                            Some(i) => binary.sections[i].address,
+                            None => continue,
+                        }
+                    }
+                    RelocationTarget::Absolute => 0,
+                    _ => continue,
+                };
+                let value = s.wrapping_add(reloc.addend() as u64);
+                edits.push((base.wrapping_add(offset), how, value));
+            }
+        }
+    } else if let Some(relocs) = file.dynamic_relocations() {
+        for (place, reloc) in relocs {
+            let RelocationFlags::Elf { r_type } = reloc.flags() else {
+                continue;
+            };
+            let how = match kind(binary.arch, r_type) {
+                Some(how @ (Write::Relative | Write::Abs64)) => how,
+                _ => continue,
+            };
+            let s = match (how, reloc.target()) {
+                (Write::Relative, _) => 0,
+                (_, RelocationTarget::Symbol(index)) => {
+                    match dynamic_syms.get(index.0).copied().flatten() {
+                        Some(address) => address,
+                        None => continue,
+                    }
+                }
+                _ => continue,
+            };
+            edits.push((place, how, s.wrapping_add(reloc.addend() as u64)));
+        }
+    }
+    for (place, how, value) in edits {
+        write(binary, place, how, value);
+    }
+    Ok(())
+}
+
+/// Write one relocated value; places outside any section are ignored (a
+/// broken file gets no relocation there, never a panic).
+fn write(binary: &mut Binary, place: u64, how: Write, value: u64) {
+    let big = binary.arch.big_endian();
+    let Some(section) = binary
+        .sections
+        .iter_mut()
+        .find(|s| s.contains(place) && !s.data.is_empty())
+    else {
+        return;
+    };
+    let Ok(at) = usize::try_from(place - section.address) else {
+        return;
+    };
+    let width = match how {
+        Write::Abs64 | Write::Relative => 8,
+        _ => 4,
+    };
+    let Some(bytes) = at
+        .checked_add(width)
+        .and_then(|end| section.data.get_mut(at..end))
+    else {
+        return;
+    };
+    let pcrel = value.wrapping_sub(place);
+    if width == 8 {
+        let v = if big {
+            value.to_be_bytes()
+        } else {
+            value.to_le_bytes()
+        };
+        bytes.copy_from_slice(&v);
+        return;
+    }
+    let old = {
+        let b: [u8; 4] = [bytes[0], bytes[1], bytes[2], bytes[3]];
+        if big {
+            u32::from_be_bytes(b)
+        } else {
+            u32::from_le_bytes(b)
+        }
+    };
+    let new = match how {
+        Write::Abs32 => value as u32,
+        Write::Rel32 => pcrel as u32,
+        Write::A64Branch26 => (old & !0x03ff_ffff) | ((pcrel >> 2) as u32 & 0x03ff_ffff),
+        Write::A64Branch19 => (old & !(0x7ffff << 5)) | (((pcrel >> 2) as u32 & 0x7ffff) << 5),
+        Write::A64Branch14 => (old & !(0x3fff << 5)) | (((pcrel >> 2) as u32 & 0x3fff) << 5),
+        Write::PpcBranch24 => (old & !0x03ff_fffc) | (pcrel as u32 & 0x03ff_fffc),
+        Write::PpcBranch14 => (old & !0xfffc) | (pcrel as u32 & 0xfffc),
+        Write::Abs64 | Write::Relative => unreachable!("8-byte writes handled above"),
+    };
+    let v = if big {
+        new.to_be_bytes()
+    } else {
+        new.to_le_bytes()
+    };
+    bytes.copy_from_slice(&v);
+}

@@ -1,0 +1,317 @@
+//! The report: one entry per point with its verdict and findings.
+//!
+//! The JSON form is the contract every feature extends; it is documented in
+//! docs/report-schema.md and pinned by a test. Addresses are hex strings
+//! because kernel addresses do not fit a JSON double.
+
+mod text;
+
+use serde::{Deserialize, Serialize};
+
+pub use text::{render_text, Layout};
+
+/// Where on the spectrum of safety a point falls. Ordered from best to worst.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// Nothing found: a probe here is expected to behave.
+    Safe,
+    /// It could not be decided (emulation limit).
+    Unknown,
+    /// It depends: inlining, tail calls, debug-info locations.
+    Gray,
+    /// A probe here breaks the program or the kernel.
+    Hazardous,
+}
+
+impl Verdict {
+    /// The lowercase name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Safe => "safe",
+            Verdict::Unknown => "unknown",
+            Verdict::Gray => "gray",
+            Verdict::Hazardous => "hazardous",
+        }
+    }
+}
+
+/// The kinds of finding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FindingKind {
+    /// A trap in an LL/SC window makes the store-conditional fail.
+    LlscReservationLoss,
+    /// A trap in a hardware transaction aborts it.
+    TmAbort,
+    /// The probe machinery itself runs through the point.
+    NonProgressRecursion,
+    /// Writing the variable's location changes nothing.
+    IneffectiveWrite,
+    /// The function exits here by jumping into another function.
+    TailCallExit,
+    /// The point is inside an inlined function.
+    InlinedSite,
+    /// The address belongs to several functions' lines at once.
+    MultipleViews,
+    /// The kernel's blacklist covers the point.
+    Blacklisted,
+    /// The address is not the start of an instruction.
+    NotInstructionBoundary,
+    /// The kernel refuses to single-step the instruction.
+    UnsteppableInstruction,
+    /// The emulator could not decide.
+    EmulationLimit,
+    /// The function is an `STT_GNU_IFUNC` resolver, not the implementation.
+    IfuncResolver,
+}
+
+impl FindingKind {
+    /// How bad a finding of this kind is.
+    pub fn severity(self) -> Verdict {
+        use FindingKind::*;
+        match self {
+            LlscReservationLoss
+            | TmAbort
+            | NonProgressRecursion
+            | Blacklisted
+            | NotInstructionBoundary
+            | UnsteppableInstruction => Verdict::Hazardous,
+            IneffectiveWrite | TailCallExit | InlinedSite | MultipleViews | IfuncResolver => {
+                Verdict::Gray
+            }
+            EmulationLimit => Verdict::Unknown,
+        }
+    }
+
+    /// The kebab-case name used in reports.
+    pub fn name(self) -> &'static str {
+        use FindingKind::*;
+        match self {
+            LlscReservationLoss => "llsc-reservation-loss",
+            TmAbort => "tm-abort",
+            NonProgressRecursion => "non-progress-recursion",
+            IneffectiveWrite => "ineffective-write",
+            TailCallExit => "tail-call-exit",
+            InlinedSite => "inlined-site",
+            MultipleViews => "multiple-views",
+            Blacklisted => "blacklisted",
+            NotInstructionBoundary => "not-instruction-boundary",
+            UnsteppableInstruction => "unsteppable-instruction",
+            EmulationLimit => "emulation-limit",
+            IfuncResolver => "ifunc-resolver",
+        }
+    }
+
+    /// Parse a kebab-case name.
+    pub fn from_name(name: &str) -> Option<FindingKind> {
+        ALL_KINDS.iter().copied().find(|k| k.name() == name)
+    }
+}
+
+/// Every finding kind.
+pub const ALL_KINDS: &[FindingKind] = &[
+    FindingKind::LlscReservationLoss,
+    FindingKind::TmAbort,
+    FindingKind::NonProgressRecursion,
+    FindingKind::IneffectiveWrite,
+    FindingKind::TailCallExit,
+    FindingKind::InlinedSite,
+    FindingKind::MultipleViews,
+    FindingKind::Blacklisted,
+    FindingKind::NotInstructionBoundary,
+    FindingKind::UnsteppableInstruction,
+    FindingKind::EmulationLimit,
+    FindingKind::IfuncResolver,
+];
+
+/// How a finding was established.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Confirmed {
+    /// From decoding, control flow and tables.
+    Static,
+    /// Observed in emulation.
+    Dynamic,
+}
+
+/// One finding at a point.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Finding {
+    /// What was found.
+    pub kind: FindingKind,
+    /// How it was established.
+    pub confirmed: Confirmed,
+    /// One sentence.
+    pub detail: String,
+    /// Machine-readable evidence; its fields depend on the kind.
+    pub evidence: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Finding {
+    /// A static finding.
+    pub fn new_static(
+        kind: FindingKind,
+        detail: impl Into<String>,
+        evidence: serde_json::Value,
+    ) -> Finding {
+        Finding {
+            kind,
+            confirmed: Confirmed::Static,
+            detail: detail.into(),
+            evidence: match evidence {
+                serde_json::Value::Object(map) => map,
+                _ => serde_json::Map::new(),
+            },
+        }
+    }
+}
+
+/// The tool that wrote the report.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tool {
+    /// Always `probesafe`.
+    pub name: String,
+    /// The crate version.
+    pub version: String,
+}
+
+impl Default for Tool {
+    fn default() -> Tool {
+        Tool {
+            name: "probesafe".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        }
+    }
+}
+
+/// The binary a report is about.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BinaryInfo {
+    /// The path given on the command line.
+    pub path: String,
+    /// `x86_64`, `aarch64`, `ppc64` or `ppc64le`.
+    pub arch: String,
+    /// The GNU build-id in hex, or null.
+    pub build_id: Option<String>,
+}
+
+/// One point: an address and what a probe there would meet.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Point {
+    /// `0x...`.
+    pub address: String,
+    /// The function that contains it.
+    pub symbol: String,
+    /// Byte offset from the function's first instruction.
+    pub offset: u64,
+    /// The worst of the findings' severities; `safe` without findings.
+    pub verdict: Verdict,
+    /// What was found, in a stable order.
+    pub findings: Vec<Finding>,
+}
+
+impl Point {
+    /// The address as a number.
+    pub fn address_value(&self) -> u64 {
+        parse_address(&self.address).unwrap_or(0)
+    }
+
+    /// Recompute the verdict from the findings.
+    pub fn settle(&mut self) {
+        self.findings
+            .sort_by(|a, b| a.kind.cmp(&b.kind).then_with(|| a.detail.cmp(&b.detail)));
+        self.findings.dedup();
+        self.verdict = verdict_of(&self.findings);
+    }
+}
+
+/// The worst severity of the findings (safe < unknown < gray < hazardous).
+pub fn verdict_of(findings: &[Finding]) -> Verdict {
+    findings
+        .iter()
+        .map(|f| f.kind.severity())
+        .max()
+        .unwrap_or(Verdict::Safe)
+}
+
+/// Counts per verdict.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Summary {
+    /// Safe points.
+    pub safe: u64,
+    /// Gray points.
+    pub gray: u64,
+    /// Hazardous points.
+    pub hazardous: u64,
+    /// Undecided points.
+    pub unknown: u64,
+}
+
+/// A whole report.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Report {
+    /// The tool.
+    pub tool: Tool,
+    /// The binary.
+    pub binary: BinaryInfo,
+    /// The points, by address.
+    pub points: Vec<Point>,
+    /// Counts per verdict.
+    pub summary: Summary,
+}
+
+impl Report {
+    /// A report over `points`, sorted by address, with its summary.
+    pub fn new(binary: BinaryInfo, mut points: Vec<Point>) -> Report {
+        points.sort_by_key(Point::address_value);
+        let mut summary = Summary::default();
+        for p in &points {
+            match p.verdict {
+                Verdict::Safe => summary.safe += 1,
+                Verdict::Gray => summary.gray += 1,
+                Verdict::Hazardous => summary.hazardous += 1,
+                Verdict::Unknown => summary.unknown += 1,
+            }
+        }
+        Report {
+            tool: Tool::default(),
+            binary,
+            points,
+            summary,
+        }
+    }
+
+    /// The worst verdict of any point.
+    pub fn worst(&self) -> Verdict {
+        self.points
+            .iter()
+            .map(|p| p.verdict)
+            .max()
+            .unwrap_or(Verdict::Safe)
+    }
+
+    /// The JSON text, pretty-printed, with a final newline.
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self).expect("a report always serializes");
+        s.push('\n');
+        s
+    }
+}
+
+/// Format an address as the report does.
+pub fn hex(addr: u64) -> String {
+    format!("{addr:#x}")
+}
+
+/// Parse `0x...`.
+pub fn parse_address(s: &str) -> Option<u64> {
+    let digits = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X"))?;
+    u64::from_str_radix(digits, 16).ok()
+}
