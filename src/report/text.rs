@@ -14,8 +14,9 @@ pub enum Layout {
     Ranges,
 }
 
-/// Render a report as text. With `all`, safe points are listed too;
-/// otherwise they are only counted.
+/// Render a report as text. In the `Points` layout every point is listed
+/// (the user named them); in the `Ranges` layout safe points are only
+/// counted unless `all` is set.
 pub fn render_text(report: &Report, layout: Layout, all: bool) -> String {
     let mut out = String::new();
     let _ = writeln!(
@@ -28,7 +29,7 @@ pub fn render_text(report: &Report, layout: Layout, all: bool) -> String {
     let shown: Vec<&Point> = report
         .points
         .iter()
-        .filter(|p| all || p.verdict != Verdict::Safe)
+        .filter(|p| all || layout == Layout::Points || p.verdict != Verdict::Safe)
         .collect();
     let mut rows: Vec<(String, String, &Point)> = Vec::new(); // (address, point, first point)
     let mut i = 0;

@@ -1,0 +1,96 @@
+//! Pins the JSON report: it deserializes into the report types with
+//! `deny_unknown_fields`, its invariants hold, and docs/report-schema.md
+//! documents every finding kind with its severity and every evidence field
+//! that the corpora produce.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use common::{fixture, report, root};
+use probesafe::report::{verdict_of, Report, ALL_KINDS};
+
+fn corpus_reports() -> Vec<Report> {
+    let mut reports = Vec::new();
+    for target in ["x86_64", "aarch64", "aarch64-lse", "ppc64", "ppc64le"] {
+        for file in ["hazards.so", "kmod.o", "vmlinux", "hazards-stripped.so"] {
+            let path = fixture(&format!("{target}/{file}")).display().to_string();
+            reports.push(report(["scan", &path, "--static-only", "--format", "json"]));
+        }
+        let path = fixture(&format!("{target}/hazards.so")).display().to_string();
+        reports.push(report([
+            "check",
+            &path,
+            "--static-only",
+            "--format",
+            "json",
+            "function(\"*\").return",
+        ]));
+    }
+    reports
+}
+
+#[test]
+fn reports_hold_their_invariants() {
+    for r in corpus_reports() {
+        assert_eq!(r.tool.name, "probesafe");
+        assert!(["x86_64", "aarch64", "ppc64", "ppc64le"].contains(&r.binary.arch.as_str()));
+        if let Some(id) = &r.binary.build_id {
+            assert!(id.chars().all(|c| c.is_ascii_hexdigit()), "{id}");
+        }
+        let mut counts = BTreeMap::new();
+        let mut last = None;
+        for p in &r.points {
+            assert!(p.address.starts_with("0x"), "{}", p.address);
+            let addr = p.address_value();
+            assert!(last.is_none_or(|l| l < addr), "points sorted and unique");
+            last = Some(addr);
+            assert_eq!(p.verdict, verdict_of(&p.findings), "{}: verdict is the worst finding", p.address);
+            for f in &p.findings {
+                assert!(!f.detail.is_empty());
+            }
+            *counts.entry(p.verdict).or_insert(0u64) += 1;
+        }
+        let count = |v| counts.get(&v).copied().unwrap_or(0);
+        use probesafe::report::Verdict::*;
+        assert_eq!(r.summary.safe, count(Safe));
+        assert_eq!(r.summary.gray, count(Gray));
+        assert_eq!(r.summary.hazardous, count(Hazardous));
+        assert_eq!(r.summary.unknown, count(Unknown));
+    }
+}
+
+#[test]
+fn schema_doc_covers_kinds_and_evidence() {
+    let doc = std::fs::read_to_string(root().join("docs/report-schema.md")).unwrap();
+    // Each kind has a table row: | `kind` | severity | evidence fields |
+    let mut documented: BTreeMap<String, (String, BTreeSet<String>)> = BTreeMap::new();
+    for line in doc.lines() {
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        if cells.len() >= 5 && cells[1].starts_with('`') {
+            let kind = cells[1].trim_matches('`').to_owned();
+            let fields = cells[3]
+                .split(',')
+                .map(|f| f.trim().trim_matches('`').to_owned())
+                .filter(|f| !f.is_empty() && f != "-")
+                .collect();
+            documented.insert(kind, (cells[2].to_owned(), fields));
+        }
+    }
+    for kind in ALL_KINDS {
+        let (severity, _) = documented
+            .get(kind.name())
+            .unwrap_or_else(|| panic!("docs/report-schema.md has no row for {}", kind.name()));
+        assert_eq!(severity, kind.severity().name(), "severity of {}", kind.name());
+    }
+    for r in corpus_reports() {
+        for p in &r.points {
+            for f in &p.findings {
+                let (_, fields) = &documented[f.kind.name()];
+                for key in f.evidence.keys() {
+                    assert!(fields.contains(key), "evidence field {key} of {} is not documented", f.kind.name());
+                }
+            }
+        }
+    }
+}
