@@ -11,13 +11,25 @@ use common::{arg, fixture, probesafe, stderr};
 fn fails_cleanly(args: &[&str], mentions: &[&str]) -> String {
     let out = probesafe(args);
     let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(2), "exit status for {args:?}: {err}");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "exit status for {args:?}: {err}"
+    );
     assert!(!err.contains("panicked"), "panic for {args:?}: {err}");
     let lines: Vec<&str> = err.lines().collect();
-    assert_eq!(lines.len(), 1, "one line on stderr for {args:?}, got: {err}");
+    assert_eq!(
+        lines.len(),
+        1,
+        "one line on stderr for {args:?}, got: {err}"
+    );
     assert!(lines[0].starts_with("probesafe: error: "), "{err}");
     for m in mentions {
-        assert!(lines[0].contains(m), "{args:?}: {:?} should mention {m:?}", lines[0]);
+        assert!(
+            lines[0].contains(m),
+            "{args:?}: {:?} should mention {m:?}",
+            lines[0]
+        );
     }
     assert!(out.stdout.is_empty(), "no report on error");
     lines[0].to_owned()
@@ -36,13 +48,20 @@ fn corpus_bytes(name: &str) -> Vec<u8> {
 #[test]
 fn not_an_elf() {
     let dir = tempfile::tempdir().unwrap();
-    let path = write(dir.path(), "notes.txt", b"just some text, not an ELF file\n");
+    let path = write(
+        dir.path(),
+        "notes.txt",
+        b"just some text, not an ELF file\n",
+    );
     fails_cleanly(&["scan", &path], &[&path, "not a valid ELF"]);
 }
 
 #[test]
 fn missing_file() {
-    fails_cleanly(&["scan", "/nonexistent/vmlinux"], &["/nonexistent/vmlinux", "cannot read"]);
+    fails_cleanly(
+        &["scan", "/nonexistent/vmlinux"],
+        &["/nonexistent/vmlinux", "cannot read"],
+    );
 }
 
 #[test]
@@ -84,30 +103,57 @@ fn unsupported_architectures() {
     arm32[0x14] = 1;
     arm32[0x28] = 52;
     let path = write(dir.path(), "arm32", &arm32);
-    fails_cleanly(&["scan", &path], &[&path, "unsupported architecture arm", "32-bit"]);
+    fails_cleanly(
+        &["scan", &path],
+        &[&path, "unsupported architecture arm", "32-bit"],
+    );
 }
 
 #[test]
 fn unknown_symbol() {
     let so = arg(&fixture("x86_64/hazards.so"));
-    fails_cleanly(&["check", &so, "no_such_function"], &[&so, "unknown symbol", "no_such_function"]);
-    fails_cleanly(&["check", &so, "function(\"nomatch*\").call"], &[&so, "nomatch*"]);
-    fails_cleanly(&["scan", &so, "--functions", "nomatch*"], &[&so, "nomatch*"]);
-    fails_cleanly(&["check", &so, "add3", "--handler", "no_handler"], &[&so, "no_handler"]);
+    fails_cleanly(
+        &["check", &so, "no_such_function"],
+        &[&so, "unknown symbol", "no_such_function"],
+    );
+    fails_cleanly(
+        &["check", &so, "function(\"nomatch*\").call"],
+        &[&so, "nomatch*"],
+    );
+    fails_cleanly(
+        &["scan", &so, "--functions", "nomatch*"],
+        &[&so, "nomatch*"],
+    );
+    fails_cleanly(
+        &["check", &so, "add3", "--handler", "no_handler"],
+        &[&so, "no_handler"],
+    );
 }
 
 #[test]
 fn address_outside_any_function() {
     let so = arg(&fixture("aarch64/hazards.so"));
-    fails_cleanly(&["check", &so, "0x0"], &[&so, "0x0 is outside any function"]);
-    fails_cleanly(&["check", &so, "0xffffffffffff0000"], &[&so, "outside any function"]);
-    fails_cleanly(&["check", &so, "add3+0x100000"], &[&so, "outside any function"]);
+    fails_cleanly(
+        &["check", &so, "0x0"],
+        &[&so, "0x0 is outside any function"],
+    );
+    fails_cleanly(
+        &["check", &so, "0xffffffffffff0000"],
+        &[&so, "outside any function"],
+    );
+    fails_cleanly(
+        &["check", &so, "add3+0x100000"],
+        &[&so, "outside any function"],
+    );
 }
 
 #[test]
 fn bad_point_spec() {
     let so = arg(&fixture("aarch64/hazards.so"));
-    fails_cleanly(&["check", &so, "function(add3).call"], &["function(add3).call", "quoted"]);
+    fails_cleanly(
+        &["check", &so, "function(add3).call"],
+        &["function(add3).call", "quoted"],
+    );
     fails_cleanly(&["check", &so, "add3+0xzz"], &["add3+0xzz"]);
     fails_cleanly(&["check", &so, "function(\"add3\").entry"], &[".entry"]);
 }
@@ -115,15 +161,25 @@ fn bad_point_spec() {
 #[test]
 fn bad_blacklist_file() {
     let dir = tempfile::tempdir().unwrap();
-    let path = write(dir.path(), "blacklist", b"0x1000-0x2000\tgood\nnot-a-range\tbad\n");
+    let path = write(
+        dir.path(),
+        "blacklist",
+        b"0x1000-0x2000\tgood\nnot-a-range\tbad\n",
+    );
     let so = arg(&fixture("aarch64/hazards.so"));
-    fails_cleanly(&["check", &so, "add3", "--blacklist", &path], &[&format!("{path}:2")]);
+    fails_cleanly(
+        &["check", &so, "add3", "--blacklist", &path],
+        &[&format!("{path}:2")],
+    );
 }
 
 #[test]
 fn build_id_mismatch() {
     let so = arg(&fixture("aarch64/hazards.so"));
-    fails_cleanly(&["check", &so, "add3", "--expect-build-id", "00112233"], &[&so, "build-id", "00112233"]);
+    fails_cleanly(
+        &["check", &so, "add3", "--expect-build-id", "00112233"],
+        &[&so, "build-id", "00112233"],
+    );
     // The right build-id is accepted.
     let out = probesafe(["check", &so, "add3", "--format", "json"]);
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -171,9 +227,13 @@ fn output_file_is_written_whole() {
     let out = probesafe(["scan", &so, "--format", "json", "--output", &arg(&path)]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(out.stdout.is_empty());
-    let report: probesafe::report::Report = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let report: probesafe::report::Report =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
     assert!(!report.points.is_empty());
     // No temporary file is left behind.
-    let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(names.len(), 1, "{names:?}");
 }

@@ -10,14 +10,42 @@ use common::root;
 
 /// (golden file, arguments; paths relative to the repository root).
 const CASES: &[(&str, &[&str])] = &[
-    ("scan-x86_64.txt", &["scan", "corpora/x86_64/hazards.so", "--static-only"]),
-    ("scan-aarch64.txt", &["scan", "corpora/aarch64/hazards.so", "--static-only"]),
-    ("scan-aarch64-lse.txt", &["scan", "corpora/aarch64-lse/hazards.so", "--static-only"]),
-    ("scan-ppc64.txt", &["scan", "corpora/ppc64/hazards.so", "--static-only"]),
-    ("scan-ppc64le.txt", &["scan", "corpora/ppc64le/hazards.so", "--static-only"]),
-    ("scan-ppc64-kmod.txt", &["scan", "corpora/ppc64/kmod.o", "--static-only"]),
-    ("scan-aarch64-vmlinux.txt", &["scan", "corpora/aarch64/vmlinux", "--static-only"]),
-    ("scan-aarch64-stripped.txt", &["scan", "corpora/aarch64/hazards-stripped.so", "--static-only"]),
+    (
+        "scan-x86_64.txt",
+        &["scan", "corpora/x86_64/hazards.so", "--static-only"],
+    ),
+    (
+        "scan-aarch64.txt",
+        &["scan", "corpora/aarch64/hazards.so", "--static-only"],
+    ),
+    (
+        "scan-aarch64-lse.txt",
+        &["scan", "corpora/aarch64-lse/hazards.so", "--static-only"],
+    ),
+    (
+        "scan-ppc64.txt",
+        &["scan", "corpora/ppc64/hazards.so", "--static-only"],
+    ),
+    (
+        "scan-ppc64le.txt",
+        &["scan", "corpora/ppc64le/hazards.so", "--static-only"],
+    ),
+    (
+        "scan-ppc64-kmod.txt",
+        &["scan", "corpora/ppc64/kmod.o", "--static-only"],
+    ),
+    (
+        "scan-aarch64-vmlinux.txt",
+        &["scan", "corpora/aarch64/vmlinux", "--static-only"],
+    ),
+    (
+        "scan-aarch64-stripped.txt",
+        &[
+            "scan",
+            "corpora/aarch64/hazards-stripped.so",
+            "--static-only",
+        ],
+    ),
     (
         "check-aarch64-llsc.json",
         &[
@@ -35,7 +63,15 @@ const CASES: &[(&str, &[&str])] = &[
     ),
     (
         "check-x86_64-tm.json",
-        &["check", "corpora/x86_64/hazards.so", "--static-only", "--format", "json", "function(\"tm_*\").call", "boundary+1"],
+        &[
+            "check",
+            "corpora/x86_64/hazards.so",
+            "--static-only",
+            "--format",
+            "json",
+            "function(\"tm_*\").call",
+            "boundary+1",
+        ],
     ),
 ];
 
@@ -49,7 +85,12 @@ fn golden_outputs() {
             .current_dir(root())
             .output()
             .unwrap();
-        assert_eq!(out.status.code(), Some(0), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let got = String::from_utf8(out.stdout).unwrap();
         // The version changes with every release; the golden files do not.
         let got = got.replace(env!("CARGO_PKG_VERSION"), "VERSION");

@@ -37,7 +37,11 @@ fn survive(name: &str, bytes: &[u8]) {
         }
     });
     assert!(result.is_ok(), "panic on {name}");
-    assert!(started.elapsed() < Duration::from_secs(20), "{name} took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{name} took {:?}",
+        started.elapsed()
+    );
 }
 
 #[test]
@@ -48,8 +52,22 @@ fn truncated_and_corrupted_corpora_never_panic() {
         for file in ["hazards.so", "hazards-stripped.so", "kmod.o", "vmlinux"] {
             let corpus = format!("{target}/{file}");
             let bytes = std::fs::read(common::fixture(&corpus)).unwrap();
-            for cut in [0, 1, 16, 52, 64, 100, 512, bytes.len() / 3, bytes.len() / 2, bytes.len() - 1] {
-                survive(&format!("{corpus} cut at {cut}"), &bytes[..cut.min(bytes.len())]);
+            for cut in [
+                0,
+                1,
+                16,
+                52,
+                64,
+                100,
+                512,
+                bytes.len() / 3,
+                bytes.len() / 2,
+                bytes.len() - 1,
+            ] {
+                survive(
+                    &format!("{corpus} cut at {cut}"),
+                    &bytes[..cut.min(bytes.len())],
+                );
                 variants += 1;
             }
             // The ELF header and the section header table are where lengths

@@ -17,7 +17,9 @@ fn corpus_reports() -> Vec<Report> {
             let path = fixture(&format!("{target}/{file}")).display().to_string();
             reports.push(report(["scan", &path, "--static-only", "--format", "json"]));
         }
-        let path = fixture(&format!("{target}/hazards.so")).display().to_string();
+        let path = fixture(&format!("{target}/hazards.so"))
+            .display()
+            .to_string();
         reports.push(report([
             "check",
             &path,
@@ -45,7 +47,12 @@ fn reports_hold_their_invariants() {
             let addr = p.address_value();
             assert!(last.is_none_or(|l| l < addr), "points sorted and unique");
             last = Some(addr);
-            assert_eq!(p.verdict, verdict_of(&p.findings), "{}: verdict is the worst finding", p.address);
+            assert_eq!(
+                p.verdict,
+                verdict_of(&p.findings),
+                "{}: verdict is the worst finding",
+                p.address
+            );
             for f in &p.findings {
                 assert!(!f.detail.is_empty());
             }
@@ -81,14 +88,23 @@ fn schema_doc_covers_kinds_and_evidence() {
         let (severity, _) = documented
             .get(kind.name())
             .unwrap_or_else(|| panic!("docs/report-schema.md has no row for {}", kind.name()));
-        assert_eq!(severity, kind.severity().name(), "severity of {}", kind.name());
+        assert_eq!(
+            severity,
+            kind.severity().name(),
+            "severity of {}",
+            kind.name()
+        );
     }
     for r in corpus_reports() {
         for p in &r.points {
             for f in &p.findings {
                 let (_, fields) = &documented[f.kind.name()];
                 for key in f.evidence.keys() {
-                    assert!(fields.contains(key), "evidence field {key} of {} is not documented", f.kind.name());
+                    assert!(
+                        fields.contains(key),
+                        "evidence field {key} of {} is not documented",
+                        f.kind.name()
+                    );
                 }
             }
         }
