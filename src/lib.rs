@@ -15,6 +15,8 @@ pub mod load;
 
 pub use error::{Error, Result};
 pub mod cfg;
+pub mod emu;
 pub mod hazard;
 pub mod point;
 pub mod report;
+pub mod trap;

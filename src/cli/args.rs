@@ -37,6 +37,13 @@ pub enum Command {
         #[command(flatten)]
         common: Common,
     },
+    /// Prove that the emulator's 64-bit modes work on this build (each
+    /// architecture's self-test and its result).
+    Selftest {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -15,6 +15,38 @@ use super::output::emit;
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
+        Command::Selftest { format } => {
+            let checks = probesafe::emu::selftest::run_all();
+            let text = match format {
+                Format::Json => serde_json::to_string_pretty(&checks)? + "\n",
+                Format::Text => {
+                    let mut s = String::new();
+                    for c in &checks {
+                        s += &format!(
+                            "{:<8} {:<4} {:<42} {}\n",
+                            c.arch.name(),
+                            if c.ok { "ok" } else { "FAIL" },
+                            c.name,
+                            c.detail
+                        );
+                    }
+                    let failed = checks.iter().filter(|c| !c.ok).count();
+                    s += &format!(
+                        "{} checks: {} passed, {} failed\n",
+                        checks.len(),
+                        checks.len() - failed,
+                        failed
+                    );
+                    s
+                }
+            };
+            emit(None, &text)?;
+            Ok(if checks.iter().all(|c| c.ok) {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
         Command::Scan {
             binary,
             points,

@@ -1,0 +1,692 @@
+//! The emulator: the one module that owns Unicorn handles.
+//!
+//! An [`Emulator`] is made once per worker thread and binary. It maps the
+//! binary's sections, a stack, a sentinel return address and a scratch page;
+//! memory outside those is materialised lazily, page by page, with
+//! deterministic pseudo-random content. Every store is journaled so that a
+//! trial is undone by replaying the journal backwards, and the registers by
+//! restoring a pristine context. Hooks are placed only at the addresses of
+//! the current function that need them (candidate probe points,
+//! store-conditionals, transaction instructions, calls to stub).
+//!
+//! [`run`] drives a trial through the trap model ([`crate::trap`]).
+
+pub mod abi;
+mod ppc;
+pub mod run;
+pub mod selftest;
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use unicorn_engine::unicorn_const::{Arch as UcArch, HookType, Mode, Prot};
+use unicorn_engine::{Context, RegisterPPC, UcHookId, Unicorn};
+
+use crate::arch::{Arch, Class};
+use crate::decode::Insn;
+use crate::load::Binary;
+use crate::trap::TrapModel;
+use abi::Abi;
+
+pub use run::{Exit, Input, Outcome, ProbeMode, Trial};
+
+const PAGE: u64 = 0x1000;
+/// The stack: 256 KiB; the region starts with its stack pointer near the top.
+pub const STACK_BASE: u64 = 0x7ff0_0000_0000;
+const STACK_SIZE: u64 = 0x40000;
+/// The region's return address: reaching it ends the trial.
+pub const SENTINEL: u64 = 0x7ff1_0000_0000;
+/// The probe handler's return address.
+pub const HANDLER_SENTINEL: u64 = SENTINEL + 0x100;
+/// Code executed to model exception returns (CLREX, a scratch `stdcx.`).
+const SCRATCH_CODE: u64 = 0x7ff2_0000_0000;
+/// The granule a POWER scratch store-conditional targets.
+const SCRATCH_DATA: u64 = SCRATCH_CODE + 0x800;
+/// Where generated pointer arguments point; materialised lazily.
+pub const HEAP_BASE: u64 = 0x7e00_0000_0000;
+/// Lazily mapped pages per trial at most (64 MiB).
+const LAZY_PAGE_LIMIT: u32 = 16384;
+/// Binary bytes mapped at most.
+const IMAGE_LIMIT: u64 = 1 << 31;
+
+/// Why the emulator stopped inside `emu_start`, set by a hook.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Stop {
+    /// The active probe point was reached.
+    Probe(u64),
+    /// The active probe point was reached while the handler ran.
+    Reentry(u64),
+    /// A transaction instruction is about to execute: the driver models it.
+    Tx(u64),
+    /// The instruction budget ran out.
+    Budget,
+    /// The wall-clock limit passed.
+    Timeout,
+}
+
+/// One journaled store: the bytes it overwrote.
+#[derive(Clone, Copy, Debug)]
+struct Journaled {
+    addr: u64,
+    len: u8,
+    old: [u8; 16],
+}
+
+/// A store-conditional's outcome.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct ScResult {
+    /// The store-conditional.
+    pub sc: u64,
+    /// It stored.
+    pub ok: bool,
+    /// Probe hits before it.
+    pub after_hits: u32,
+}
+
+/// A stubbed call.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct CallRecord {
+    /// The call instruction.
+    pub at: u64,
+    /// Its target, if known.
+    pub target: Option<u64>,
+    /// The first four argument registers.
+    pub args: [u64; 4],
+    /// The value the stub returned.
+    pub returned: u64,
+}
+
+/// How a store-conditional reports success.
+#[derive(Clone, Copy, Debug)]
+enum ScStatus {
+    /// A status register: 0 means it stored (arm64).
+    Register(i32),
+    /// CR0[EQ] set means it stored (POWER).
+    Cr0Eq,
+}
+
+/// A call the region makes, replaced by a stub.
+#[derive(Clone, Copy, Debug)]
+struct Stub {
+    len: u8,
+    target: Option<u64>,
+}
+
+/// State that the hooks read and write (Unicorn's user data).
+#[derive(Debug, Default)]
+pub(crate) struct State {
+    arch: Option<Arch>,
+    journal: Vec<Journaled>,
+    lazy_pages: u32,
+    stop: Option<Stop>,
+    budget: i64,
+    deadline: Option<Instant>,
+    blocks: u64,
+    executed: u64,
+    probe: Option<u64>,
+    skip_probe: bool,
+    count_only: bool,
+    probe_count: u64,
+    hits: u32,
+    sc_at: HashMap<u64, ScStatus>,
+    sc_after: HashMap<u64, u64>,
+    sc_pending: Option<(u64, ScStatus)>,
+    sc_log: Vec<ScResult>,
+    tx_at: HashMap<u64, Class>,
+    stubs: HashMap<u64, Stub>,
+    stub_seed: u64,
+    calls: Vec<CallRecord>,
+    in_handler: bool,
+    handler_blocks: Vec<u64>,
+    last_block: (u64, u32),
+    region: (u64, u64),
+    left_region: Option<(u64, u64)>,
+    tracing: bool,
+    trace: Vec<run::TraceEvent>,
+}
+
+/// A reusable emulator for one binary.
+pub struct Emulator {
+    uc: Unicorn<'static, State>,
+    arch: Arch,
+    abi: &'static Abi,
+    model: TrapModel,
+    /// Address bits the CPU uses (POWER real mode ignores the top four; an
+    /// arm64 physical address has 48).
+    mask: u64,
+    /// The bits the mask removed from the binary's addresses.
+    high: u64,
+    pristine: Context,
+    region_hooks: Vec<UcHookId>,
+    toc: Option<u64>,
+    tx: run::TxState,
+    trace_hooked: bool,
+}
+
+impl std::fmt::Debug for Emulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Emulator")
+            .field("arch", &self.arch)
+            .finish()
+    }
+}
+
+/// Deterministic content of a lazily materialised page: a mix of zeros,
+/// small integers, pointers into the lazy heap and random words, so that
+/// pointer-chasing code finds pointers without a model of the program.
+pub(crate) fn page_content(page: u64, big_endian: bool) -> Vec<u8> {
+    let mut state = page ^ 0x5851_f42d_4c95_7f2d;
+    let mut out = Vec::with_capacity(PAGE as usize);
+    for _ in 0..PAGE / 8 {
+        let r = splitmix(&mut state);
+        let word = match r & 3 {
+            0 => 0,
+            1 => (r >> 8) & 0xff,
+            2 => HEAP_BASE + ((r >> 8) & 0xff) * PAGE * 4 + ((r >> 16) & 0x7f8),
+            _ => splitmix(&mut state),
+        };
+        out.extend_from_slice(&if big_endian {
+            word.to_be_bytes()
+        } else {
+            word.to_le_bytes()
+        });
+    }
+    out
+}
+
+/// SplitMix64: small, fast, and the same everywhere.
+pub fn splitmix(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+fn uc_err(what: &str, e: unicorn_engine::unicorn_const::uc_error) -> String {
+    format!("{what}: {e:?}")
+}
+
+impl Emulator {
+    /// An emulator with the binary mapped, in 64-bit mode.
+    pub fn new(binary: &Binary) -> Result<Emulator, String> {
+        let high = binary
+            .sections
+            .iter()
+            .find(|s| s.executable)
+            .map_or(0, |s| s.address & !Self::mask_of(binary.arch));
+        let mut emu = Emulator::bare_with(binary.arch, high)?;
+        emu.map_image(binary)?;
+        emu.uc
+            .context_save(&mut emu.pristine)
+            .map_err(|e| uc_err("saving the pristine context", e))?;
+        Ok(emu)
+    }
+
+    fn mask_of(arch: Arch) -> u64 {
+        match arch {
+            Arch::X86_64 => u64::MAX,
+            Arch::Aarch64 => 0x0000_ffff_ffff_ffff,
+            Arch::Ppc64 | Arch::Ppc64le => 0x0fff_ffff_ffff_ffff,
+        }
+    }
+
+    /// An emulator with nothing but the fixed pages mapped (self-tests).
+    pub(crate) fn bare(arch: Arch) -> Result<Emulator, String> {
+        Emulator::bare_with(arch, 0)
+    }
+
+    fn bare_with(arch: Arch, high: u64) -> Result<Emulator, String> {
+        let (uc_arch, mode) = match arch {
+            Arch::X86_64 => (UcArch::X86, Mode::MODE_64),
+            Arch::Aarch64 => (UcArch::ARM64, Mode::ARM),
+            Arch::Ppc64 | Arch::Ppc64le => (UcArch::PPC, Mode::PPC64 | Mode::BIG_ENDIAN),
+        };
+        let state = State {
+            arch: Some(arch),
+            budget: i64::MAX,
+            ..State::default()
+        };
+        let mut uc = Unicorn::new_with_data(uc_arch, mode, state)
+            .map_err(|e| uc_err("opening the emulator", e))?;
+        let mask = Self::mask_of(arch);
+        if arch.is_ppc() {
+            ppc::enter_64bit_real_mode(&mut uc, arch == Arch::Ppc64le)?;
+        }
+        let mut emu = Emulator {
+            pristine: uc
+                .context_alloc()
+                .map_err(|e| uc_err("allocating a context", e))?,
+            uc,
+            arch,
+            abi: abi::abi(arch),
+            model: TrapModel::of(arch),
+            mask,
+            high,
+            region_hooks: Vec::new(),
+            toc: None,
+            tx: run::TxState::default(),
+            trace_hooked: false,
+        };
+        emu.map_fixed()?;
+        emu.add_global_hooks()?;
+        emu.uc
+            .context_save(&mut emu.pristine)
+            .map_err(|e| uc_err("saving the pristine context", e))?;
+        Ok(emu)
+    }
+
+    /// The architecture.
+    pub fn arch(&self) -> Arch {
+        self.arch
+    }
+
+    /// A binary address as the emulated CPU sees it.
+    pub fn to_cpu(&self, addr: u64) -> u64 {
+        addr & self.mask
+    }
+
+    /// A CPU address back in the binary's terms.
+    pub fn from_cpu(&self, addr: u64) -> u64 {
+        if addr >= HEAP_BASE {
+            addr
+        } else {
+            addr | self.high
+        }
+    }
+
+    fn map_image(&mut self, binary: &Binary) -> Result<(), String> {
+        // Page ranges of every allocated section, merged.
+        let mut ranges: Vec<(u64, u64)> = binary
+            .sections
+            .iter()
+            .filter(|s| s.size > 0)
+            .map(|s| {
+                let start = (s.address & self.mask) & !(PAGE - 1);
+                let end = ((s.address & self.mask).saturating_add(s.size)).div_ceil(PAGE) * PAGE;
+                (start, end)
+            })
+            .collect();
+        ranges.sort_unstable();
+        let mut merged: Vec<(u64, u64)> = Vec::new();
+        for (s, e) in ranges {
+            match merged.last_mut() {
+                Some(last) if s <= last.1 => last.1 = last.1.max(e),
+                _ => merged.push((s, e)),
+            }
+        }
+        let mut total = 0u64;
+        for (s, e) in merged {
+            total += e - s;
+            if total > IMAGE_LIMIT {
+                return Err(format!(
+                    "the image is larger than {} MiB",
+                    IMAGE_LIMIT >> 20
+                ));
+            }
+            self.uc
+                .mem_map(s, e - s, Prot::ALL)
+                .map_err(|err| uc_err(&format!("mapping {s:#x}-{e:#x}"), err))?;
+        }
+        for s in &binary.sections {
+            if !s.data.is_empty() {
+                self.uc
+                    .mem_write(s.address & self.mask, &s.data)
+                    .map_err(|e| uc_err(&format!("writing section {}", s.name), e))?;
+            }
+        }
+        if binary.ppc_abi == Some(crate::load::PpcAbi::ElfV2) {
+            self.toc = binary.symbol(".TOC.").map(|s| s.address);
+        }
+        Ok(())
+    }
+
+    fn map_fixed(&mut self) -> Result<(), String> {
+        self.uc
+            .mem_map(STACK_BASE, STACK_SIZE, Prot::READ | Prot::WRITE)
+            .map_err(|e| uc_err("mapping the stack", e))?;
+        self.uc
+            .mem_map(SENTINEL, PAGE, Prot::ALL)
+            .map_err(|e| uc_err("mapping the sentinel page", e))?;
+        self.uc
+            .mem_map(SCRATCH_CODE, PAGE, Prot::ALL)
+            .map_err(|e| uc_err("mapping the scratch page", e))?;
+        let clear = self.clear_code();
+        self.uc
+            .mem_write(SCRATCH_CODE, &clear)
+            .map_err(|e| uc_err("writing the scratch code", e))?;
+        Ok(())
+    }
+
+    /// The instruction an exception return executes to clear the
+    /// reservation: arm64 `clrex`; POWER `stdcx. r3,0,r3` to a scratch
+    /// granule, as the kernel's interrupt exit does.
+    fn clear_code(&self) -> Vec<u8> {
+        match self.arch {
+            Arch::Aarch64 => 0xd503_3f5fu32.to_le_bytes().to_vec(),
+            Arch::Ppc64 => 0x7c60_19adu32.to_be_bytes().to_vec(),
+            Arch::Ppc64le => 0x7c60_19adu32.to_le_bytes().to_vec(),
+            Arch::X86_64 => vec![0x90],
+        }
+    }
+
+    fn add_global_hooks(&mut self) -> Result<(), String> {
+        let big = self.arch.big_endian();
+        self.uc
+            .add_mem_hook(
+                HookType::MEM_READ_UNMAPPED | HookType::MEM_WRITE_UNMAPPED,
+                1,
+                0,
+                move |uc, _ty, addr, _size, _value| {
+                    let page = addr & !(PAGE - 1);
+                    let state = uc.get_data_mut();
+                    if page < 0x10000 || state.lazy_pages >= LAZY_PAGE_LIMIT {
+                        return false;
+                    }
+                    state.lazy_pages += 1;
+                    if uc.mem_map(page, PAGE, Prot::READ | Prot::WRITE).is_err() {
+                        return false;
+                    }
+                    uc.mem_write(page, &page_content(page, big)).is_ok()
+                },
+            )
+            .map_err(|e| uc_err("adding the lazy-memory hook", e))?;
+        self.uc
+            .add_mem_hook(HookType::MEM_WRITE, 1, 0, |uc, _ty, addr, size, _value| {
+                let len = size.clamp(1, 16);
+                let mut old = [0u8; 16];
+                let _ = uc.mem_read(addr, &mut old[..len]);
+                uc.get_data_mut().journal.push(Journaled {
+                    addr,
+                    len: len as u8,
+                    old,
+                });
+                true
+            })
+            .map_err(|e| uc_err("adding the write journal hook", e))?;
+        self.uc
+            .add_block_hook(1, 0, |uc, addr, size| {
+                let state = uc.get_data_mut();
+                let n = i64::from(size.div_ceil(4).max(1));
+                state.executed += n as u64;
+                state.budget -= n;
+                state.blocks += 1;
+                state.last_block = (addr, size);
+                if state.in_handler && state.handler_blocks.len() < 4096 {
+                    state.handler_blocks.push(addr);
+                }
+                if state.left_region.is_none()
+                    && (addr < state.region.0 || addr >= state.region.1)
+                    && addr != SENTINEL
+                {
+                    state.left_region = Some((0, addr));
+                }
+                let out_of_time =
+                    state.blocks % 256 == 0 && state.deadline.is_some_and(|d| Instant::now() > d);
+                if state.budget < 0 || out_of_time {
+                    state.stop = Some(if out_of_time {
+                        Stop::Timeout
+                    } else {
+                        Stop::Budget
+                    });
+                    let _ = uc.emu_stop();
+                }
+            })
+            .map_err(|e| uc_err("adding the budget hook", e))?;
+        Ok(())
+    }
+
+    /// Instrument the function whose instructions are `insns` (spanning
+    /// `start..end`): hooks at the candidate probe points, at each
+    /// store-conditional and the instruction after it, at each transaction
+    /// instruction, and at each call (which is stubbed).
+    pub fn instrument(
+        &mut self,
+        start: u64,
+        end: u64,
+        insns: &[Insn],
+        probes: &[u64],
+    ) -> Result<(), String> {
+        for hook in self.region_hooks.drain(..) {
+            let _ = self.uc.remove_hook(hook);
+        }
+        let (cstart, cend) = (self.to_cpu(start), self.to_cpu(end));
+        {
+            let state = self.uc.get_data_mut();
+            state.sc_at.clear();
+            state.sc_after.clear();
+            state.tx_at.clear();
+            state.stubs.clear();
+            state.region = (cstart, cend);
+        }
+        let mut addresses: Vec<u64> = Vec::new();
+        for &p in probes {
+            addresses.push(self.to_cpu(p));
+        }
+        for insn in insns {
+            let at = self.to_cpu(insn.address);
+            match insn.class {
+                Class::StoreConditional => {
+                    let status = if self.arch.is_ppc() {
+                        Some(ScStatus::Cr0Eq)
+                    } else {
+                        insn.op_str
+                            .split(',')
+                            .next()
+                            .and_then(|r| abi::gpr_by_name(self.arch, r))
+                            .map(ScStatus::Register)
+                    };
+                    if let Some(status) = status {
+                        let state = self.uc.get_data_mut();
+                        state.sc_at.insert(at, status);
+                        state.sc_after.insert(at + u64::from(insn.len), at);
+                        addresses.push(at);
+                        addresses.push(at + u64::from(insn.len));
+                    }
+                }
+                Class::TxBegin
+                | Class::TxEnd
+                | Class::TxAbort
+                | Class::TxTest
+                | Class::TxSuspend
+                | Class::TxResume => {
+                    self.uc.get_data_mut().tx_at.insert(at, insn.class);
+                    addresses.push(at);
+                }
+                Class::Call { .. } => {
+                    let target = insn.target.map(|t| self.to_cpu(t));
+                    self.uc.get_data_mut().stubs.insert(
+                        at,
+                        Stub {
+                            len: insn.len,
+                            target,
+                        },
+                    );
+                    addresses.push(at);
+                }
+                _ => {}
+            }
+        }
+        addresses.sort_unstable();
+        addresses.dedup();
+        for at in addresses {
+            let hook = self
+                .uc
+                .add_code_hook(at, at, move |uc, addr, _size| hooks::on_code(uc, addr))
+                .map_err(|e| uc_err(&format!("hooking {at:#x}"), e))?;
+            self.region_hooks.push(hook);
+        }
+        // Translated blocks made before these hooks existed would skip them.
+        self.uc
+            .ctl_remove_cache(cstart, cend.max(cstart + 1))
+            .map_err(|e| uc_err("flushing translated code", e))?;
+        Ok(())
+    }
+
+    fn reg(&self, id: i32) -> u64 {
+        self.uc.reg_read(id).unwrap_or(0)
+    }
+
+    fn set_reg(&mut self, id: i32, value: u64) {
+        let _ = self.uc.reg_write(id, value);
+    }
+
+    fn pc(&self) -> u64 {
+        self.reg(self.abi.pc)
+    }
+
+    fn set_cr0(&mut self, field: u8) {
+        let cr = self.reg(RegisterPPC::CR as i32);
+        let cr = (cr & 0x0fff_ffff) | (u64::from(field & 0xf) << 28);
+        self.set_reg(RegisterPPC::CR as i32, cr);
+    }
+
+    /// Model an exception return's effect on the reservation by executing
+    /// the architecture's own clearing instruction.
+    fn clear_reservation(&mut self) {
+        match self.arch {
+            Arch::Aarch64 => {
+                let _ = self.uc.emu_start(SCRATCH_CODE, SCRATCH_CODE + 4, 0, 1);
+            }
+            Arch::Ppc64 | Arch::Ppc64le => {
+                let r3 = self.reg(RegisterPPC::R3 as i32);
+                let cr = self.reg(RegisterPPC::CR as i32);
+                let pc = self.pc();
+                self.set_reg(RegisterPPC::R3 as i32, SCRATCH_DATA);
+                let _ = self.uc.emu_start(SCRATCH_CODE, SCRATCH_CODE + 4, 0, 1);
+                self.set_reg(RegisterPPC::R3 as i32, r3);
+                self.set_reg(RegisterPPC::CR as i32, cr);
+                self.set_reg(self.abi.pc, pc);
+            }
+            Arch::X86_64 => {}
+        }
+        // The scratch store is not part of the program's effects.
+        let state = self.uc.get_data_mut();
+        state
+            .journal
+            .retain(|j| j.addr & !(PAGE - 1) != SCRATCH_CODE);
+    }
+
+    /// Undo every store since `mark`, newest first.
+    fn undo_journal(&mut self, mark: usize) {
+        let entries: Vec<Journaled> = self.uc.get_data_mut().journal.drain(mark..).collect();
+        for j in entries.iter().rev() {
+            let _ = self.uc.mem_write(j.addr, &j.old[..usize::from(j.len)]);
+        }
+    }
+}
+
+/// Hook callbacks (run inside Unicorn).
+mod hooks {
+    use super::*;
+
+    /// The one code hook: dispatches on what the address is.
+    pub(super) fn on_code(uc: &mut Unicorn<'_, State>, addr: u64) {
+        let state = uc.get_data_mut();
+        // A store-conditional's result, read right after it.
+        if let Some(&sc) = state.sc_after.get(&addr) {
+            if let Some((pending, status)) = state.sc_pending.take().filter(|(p, _)| *p == sc) {
+                let _ = status;
+                let ok = sc_succeeded(uc, status);
+                let state = uc.get_data_mut();
+                let after_hits = state.hits;
+                state.sc_log.push(ScResult {
+                    sc: pending,
+                    ok,
+                    after_hits,
+                });
+                if state.tracing {
+                    state
+                        .trace
+                        .push(run::TraceEvent::StoreConditional { at: pending, ok });
+                }
+            }
+        }
+        let state = uc.get_data_mut();
+        if let Some(&status) = state.sc_at.get(&addr) {
+            state.sc_pending = Some((addr, status));
+        }
+        if state.probe == Some(addr) {
+            if state.skip_probe {
+                state.skip_probe = false;
+            } else if state.count_only {
+                state.probe_count += 1;
+            } else {
+                state.stop = Some(if state.in_handler {
+                    Stop::Reentry(addr)
+                } else {
+                    Stop::Probe(addr)
+                });
+                let _ = uc.emu_stop();
+                return;
+            }
+        }
+        let state = uc.get_data_mut();
+        if state.tx_at.contains_key(&addr) {
+            state.stop = Some(Stop::Tx(addr));
+            let _ = uc.emu_stop();
+            return;
+        }
+        if let Some(stub) = state.stubs.get(&addr).copied() {
+            stub_call(uc, addr, stub);
+        }
+    }
+
+    fn sc_succeeded(uc: &Unicorn<'_, State>, status: ScStatus) -> bool {
+        match status {
+            ScStatus::Register(id) => uc
+                .reg_read(id)
+                .map(|v| v & 0xffff_ffff == 0)
+                .unwrap_or(false),
+            ScStatus::Cr0Eq => uc
+                .reg_read(RegisterPPC::CR)
+                .map(|cr| (cr >> 29) & 1 == 1)
+                .unwrap_or(false),
+        }
+    }
+
+    /// Skip a call: record it, give it a generated return value, and go on
+    /// at the next instruction.
+    fn stub_call(uc: &mut Unicorn<'_, State>, addr: u64, stub: Stub) {
+        let arch = uc.get_data().arch.unwrap_or(Arch::X86_64);
+        let abi = abi::abi(arch);
+        let mut args = [0u64; 4];
+        for (i, a) in args.iter_mut().enumerate() {
+            *a = uc.reg_read(abi.args[i]).unwrap_or(0);
+        }
+        let state = uc.get_data_mut();
+        let mut seed = state.stub_seed ^ (state.calls.len() as u64).wrapping_mul(0x9e37_79b9);
+        let r = splitmix(&mut seed);
+        let returned = if r & 3 == 0 { 0 } else { (r >> 8) & 0xff };
+        // An indirect call's target is in a register: recorded as unknown.
+        let target = stub.target;
+        state.calls.push(CallRecord {
+            at: addr,
+            target,
+            args,
+            returned,
+        });
+        if state.tracing {
+            state.trace.push(run::TraceEvent::Stub {
+                at: addr,
+                target,
+                returned,
+            });
+        }
+        let _ = uc.reg_write(abi.ret, returned);
+        if arch.is_ppc() {
+            // The linker's call stub saves the TOC pointer in the caller's
+            // frame, and the caller reloads it after the call.
+            let r1 = uc.reg_read(RegisterPPC::R1).unwrap_or(0);
+            let r2 = uc.reg_read(RegisterPPC::R2).unwrap_or(0);
+            let slot = if arch == Arch::Ppc64 { 40 } else { 24 };
+            let bytes = if arch.big_endian() {
+                r2.to_be_bytes()
+            } else {
+                r2.to_le_bytes()
+            };
+            let _ = uc.mem_write(r1.wrapping_add(slot), &bytes);
+        }
+        let _ = uc.reg_write(abi.pc, addr + u64::from(stub.len));
+    }
+}

@@ -1,0 +1,163 @@
+//! The trap model: what one probe hit does to the architectural state.
+//!
+//! A kprobe hit is: breakpoint exception entry, the probe handler, an
+//! exception return into the out-of-line copy of the probed instruction,
+//! its single-step exception, and a second exception return to the next
+//! instruction. The effects that matter for probe safety, per architecture
+//! (docs/trap-model.md has the sources):
+//!
+//! - arm64: every exception return clears the local exclusive monitor;
+//! - POWER: every interrupt exit clears the reservation (`stdcx.` on the
+//!   exit path);
+//! - a trap inside a hardware transaction aborts it: x86 RTM and arm64 TME
+//!   before the handler runs, POWER after (the kernel's entry reclaims the
+//!   transaction, which fails it), resuming where the architecture resumes
+//!   with its status value.
+//!
+//! The emulator applies this model; this module says what to apply.
+
+use crate::arch::Arch;
+
+/// The architectural effects of a probe hit on one architecture.
+#[derive(Clone, Copy, Debug)]
+pub struct TrapModel {
+    /// The architecture.
+    pub arch: Arch,
+    /// Each exception return clears the exclusive monitor / reservation.
+    pub return_clears_reservation: bool,
+    /// The probe handler runs when the trap is inside a transaction.
+    pub handler_runs_in_transaction: bool,
+    /// Where an aborted transaction resumes.
+    pub tx_resume: TxResume,
+}
+
+/// Where execution resumes after a transaction aborts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TxResume {
+    /// x86: the `xbegin` fallback address.
+    Fallback,
+    /// arm64: the instruction after the outermost `tstart`.
+    AfterBegin,
+    /// POWER: `tbegin.` + 4, with CR0 = 0b1010 so `beq failure` is taken.
+    BeginPlus4,
+}
+
+/// Why a transaction aborted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AbortCause {
+    /// A breakpoint or single-step trap inside the transaction.
+    Trap,
+    /// An explicit abort (`xabort imm8`, `tcancel #imm16`, `tabort.`).
+    Explicit(u64),
+}
+
+/// The status an aborted transaction leaves, and where.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TxStatus {
+    /// x86: EAX.
+    Eax(u32),
+    /// arm64: the `tstart` destination register.
+    Xt(u64),
+    /// POWER: condition register field 0.
+    Cr0(u8),
+}
+
+impl TxStatus {
+    /// The value, for evidence.
+    pub fn value(self) -> u64 {
+        match self {
+            TxStatus::Eax(v) => u64::from(v),
+            TxStatus::Xt(v) => v,
+            TxStatus::Cr0(v) => u64::from(v),
+        }
+    }
+}
+
+/// x86 RTM abort status bits (EAX).
+pub mod rtm {
+    /// Set by an explicit `xabort`; the imm8 is in bits 31:24.
+    pub const EXPLICIT: u32 = 1 << 0;
+    /// A debug breakpoint was hit.
+    pub const DEBUG: u32 = 1 << 4;
+    /// What `_xbegin()` returns when the transaction started.
+    pub const STARTED: u32 = !0;
+}
+
+/// arm64 TME failure cause bits (the `tstart` register).
+pub mod tme {
+    /// TCANCEL: the reason is in bits 14:0 (and RTRY in bit 15).
+    pub const CNCL: u64 = 1 << 16;
+    /// A debug event (breakpoint, step) failed the transaction.
+    pub const DBG: u64 = 1 << 22;
+}
+
+/// POWER CR0 after `tbegin.` fails: LT and EQ set (0b1010).
+pub const PPC_TX_FAILED_CR0: u8 = 0b1010;
+/// POWER CR0 after `tbegin.` starts a transaction (from the non-transactional state).
+pub const PPC_TX_STARTED_CR0: u8 = 0b0000;
+/// POWER CR0 after `tend.` ends a transaction.
+pub const PPC_TX_ENDED_CR0: u8 = 0b0100;
+
+impl TrapModel {
+    /// The model of an architecture.
+    pub fn of(arch: Arch) -> TrapModel {
+        match arch {
+            Arch::X86_64 => TrapModel {
+                arch,
+                return_clears_reservation: false,
+                handler_runs_in_transaction: false,
+                tx_resume: TxResume::Fallback,
+            },
+            Arch::Aarch64 => TrapModel {
+                arch,
+                return_clears_reservation: true,
+                handler_runs_in_transaction: false,
+                tx_resume: TxResume::AfterBegin,
+            },
+            Arch::Ppc64 | Arch::Ppc64le => TrapModel {
+                arch,
+                return_clears_reservation: true,
+                handler_runs_in_transaction: true,
+                tx_resume: TxResume::BeginPlus4,
+            },
+        }
+    }
+
+    /// The status value an abort leaves.
+    pub fn abort_status(&self, cause: AbortCause) -> TxStatus {
+        match (self.arch, cause) {
+            (Arch::X86_64, AbortCause::Trap) => TxStatus::Eax(rtm::DEBUG),
+            (Arch::X86_64, AbortCause::Explicit(imm)) => {
+                TxStatus::Eax(((imm as u32 & 0xff) << 24) | rtm::EXPLICIT)
+            }
+            (Arch::Aarch64, AbortCause::Trap) => TxStatus::Xt(tme::DBG),
+            (Arch::Aarch64, AbortCause::Explicit(imm)) => TxStatus::Xt((imm & 0xffff) | tme::CNCL),
+            (Arch::Ppc64 | Arch::Ppc64le, _) => TxStatus::Cr0(PPC_TX_FAILED_CR0),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_values_follow_the_architectures() {
+        let x86 = TrapModel::of(Arch::X86_64);
+        assert_eq!(x86.abort_status(AbortCause::Trap), TxStatus::Eax(0x10));
+        assert_eq!(
+            x86.abort_status(AbortCause::Explicit(0xff)),
+            TxStatus::Eax(0xff00_0001)
+        );
+        let a64 = TrapModel::of(Arch::Aarch64);
+        assert_eq!(a64.abort_status(AbortCause::Trap), TxStatus::Xt(1 << 22));
+        assert_eq!(
+            a64.abort_status(AbortCause::Explicit(1)),
+            TxStatus::Xt(0x1_0001)
+        );
+        let ppc = TrapModel::of(Arch::Ppc64le);
+        assert_eq!(ppc.abort_status(AbortCause::Trap), TxStatus::Cr0(0b1010));
+        assert!(ppc.handler_runs_in_transaction && !x86.handler_runs_in_transaction);
+        assert!(a64.return_clears_reservation && ppc.return_clears_reservation);
+    }
+}
