@@ -10,6 +10,9 @@
 #   hazards-stripped.so  the same, strip --strip-all (.dynsym/.eh_frame kept)
 #   kmod.o               ET_REL, src/blacklist.c only (kernel-module-like)
 #   vmlinux              ET_EXEC, static, src/vmlinux.lds, blacklist.c + start.c
+#   handlers.so          ET_DYN, src/handlers.c (kprobe handlers, recursion)
+#   diffdriver           ET_EXEC, static, no libc: diffdriver.c plain.c atomics.c (+ llsc asm)
+#   diffdriver.out       its stdout (run natively / under qemu-user), see DIFFERENTIAL
 set -euo pipefail
 
 cd "$(dirname "$0")"
@@ -89,6 +92,49 @@ build() {
 	echo "built $t"
 }
 
+# build_more TARGET CC "ARCH-CFLAGS" LLSC-ASM RUNNER
+#   handlers.so  ET_DYN, src/handlers.c alone (kprobe handlers, recursion)
+#   diffdriver   ET_EXEC, static, no libc: src/diffdriver.c + plain.c +
+#                atomics.c (+ LLSC-ASM); its stdout is saved as diffdriver.out
+#                when RUNNER ("" = native, or qemu-*) is available
+build_more() {
+	local t=$1 cc=$2 acflags=$3 llsc=$4 runner=$5
+	local o=$tmp/$t
+	mkdir -p "$o" "$t"
+
+	$cc $CFLAGS $acflags -fPIC -c src/handlers.c -o "$o/handlers.pic.o"
+	$cc $acflags $LDFLAGS -shared -o "$t/handlers.so" "$o/handlers.pic.o"
+
+	local objs=() c
+	for c in diffdriver plain atomics; do
+		$cc $CFLAGS $acflags -fno-pic -fno-pie -c "src/$c.c" -o "$o/$c.drv.o"
+		objs+=("$o/$c.drv.o")
+	done
+	if [[ -n $llsc ]]; then
+		$cc $ASFLAGS $acflags -fno-pic -fno-pie -c "src/$llsc.S" -o "$o/$llsc.drv.o"
+		objs+=("$o/$llsc.drv.o")
+	fi
+	$cc $acflags $LDFLAGS -static -nostartfiles -no-pie -o "$t/diffdriver" "${objs[@]}"
+
+	# x86_64 runs natively on an x86_64 host, elsewhere under qemu-x86_64
+	if [[ $t == x86_64 && $(uname -m) != x86_64 ]]; then
+		runner=qemu-x86_64
+	fi
+	if [[ -z $runner ]] || command -v "$runner" >/dev/null 2>&1; then
+		# two runs must agree; then the output is the reference
+		$runner "./$t/diffdriver" >"$o/diff1.out"
+		$runner "./$t/diffdriver" >"$o/diff2.out"
+		if ! cmp -s "$o/diff1.out" "$o/diff2.out"; then
+			echo "build.sh: $t/diffdriver: two runs differ" >&2
+			exit 1
+		fi
+		cp "$o/diff1.out" "$t/diffdriver.out"
+		echo "built $t handlers.so diffdriver (+ diffdriver.out via ${runner:-native run})"
+	else
+		echo "built $t handlers.so diffdriver ($runner missing: $t/diffdriver.out left as it was)"
+	fi
+}
+
 KX86="-fno-pic -fno-pie -mcmodel=kernel -mno-red-zone -ffreestanding"
 KA64="-fno-pic -fno-pie -mgeneral-regs-only -ffreestanding"
 KPPC="-fno-pic -fno-pie -mcmodel=medium -ffreestanding"
@@ -112,3 +158,16 @@ build ppc64 powerpc64-linux-gnu-gcc powerpc64-linux-gnu-strip \
 build ppc64le powerpc64le-linux-gnu-gcc powerpc64le-linux-gnu-strip \
 	"-mabi=elfv2 -mcpu=power8" "$KPPC" 0xc000000000000000 \
 	llsc_ppc64: tm_ppc64:-mhtm misc_ppc64:
+
+# ---- handlers.so and the differential driver (new files only: the build
+# above is untouched, so its outputs stay byte-identical) ----------------
+build_more x86_64 gcc \
+	"-fcf-protection=none" "" ""
+build_more aarch64 aarch64-linux-gnu-gcc \
+	"-march=armv8-a -mno-outline-atomics -mbranch-protection=none" llsc_aarch64 qemu-aarch64
+build_more aarch64-lse aarch64-linux-gnu-gcc \
+	"-march=armv8.1-a+lse -mbranch-protection=none" llsc_aarch64 qemu-aarch64
+build_more ppc64 powerpc64-linux-gnu-gcc \
+	"-mabi=elfv1 -mcpu=power8" llsc_ppc64 qemu-ppc64
+build_more ppc64le powerpc64le-linux-gnu-gcc \
+	"-mabi=elfv2 -mcpu=power8" llsc_ppc64 qemu-ppc64le

@@ -65,6 +65,20 @@ pub enum Error {
         /// The symbol or glob.
         name: String,
     },
+    /// `SYMBOL+OFFSET` points past the end of the function.
+    #[error("{path}: {spec}: offset {offset:#x} is past the end of {function} (size {size:#x})")]
+    OffsetPastEnd {
+        /// The file.
+        path: PathBuf,
+        /// The spec as given.
+        spec: String,
+        /// The offset.
+        offset: u64,
+        /// The function.
+        function: String,
+        /// Its size.
+        size: u64,
+    },
     /// A point address lies outside every function of the binary.
     #[error("{path}: address {address:#x} is outside any function")]
     OutsideFunction {
@@ -92,6 +106,14 @@ pub enum Error {
         expected: String,
         /// The binary's build-id, or `none`.
         actual: String,
+    },
+    /// The emulator could not run.
+    #[error("emulator for {arch}: {reason}")]
+    Emulation {
+        /// The architecture name.
+        arch: &'static str,
+        /// What went wrong.
+        reason: String,
     },
     /// The disassembler could not be set up.
     #[error("disassembler for {arch}: {reason}")]

@@ -15,6 +15,7 @@ pub mod load;
 
 pub use error::{Error, Result};
 pub mod cfg;
+pub mod detect;
 pub mod emu;
 pub mod hazard;
 pub mod point;

@@ -157,16 +157,23 @@ const TABLE: &[(&str, Class)] = &[
     ("dcps3", Class::Trap { stops: false }),
 ];
 
-/// Hints that arm64 kprobes single-step (aarch64_insn_is_steppable_hint);
-/// every other hint is refused.
+/// The hints arm64 kprobes single-step (aarch64_insn_is_steppable_hint, an
+/// allow-list): every other hint, AUTI* and `hint #n` included, is refused.
 const STEPPABLE_HINTS: &[&str] = &[
-    "nop", "paciasp", "pacibsp", "autiasp", "autibsp", "paciaz", "pacibz", "autiaz", "autibz",
-    "bti", "hint",
+    "nop",
+    "xpaclri",
+    "pacia1716",
+    "pacib1716",
+    "paciaz",
+    "pacibz",
+    "paciasp",
+    "pacibsp",
+    "bti",
 ];
 
-/// Other hints that arm64 kprobes refuse to step.
-const REFUSED_HINTS: &[&str] = &[
-    "yield", "wfe", "wfi", "sev", "sevl", "esb", "psb", "tsb", "csdb", "dgh",
+/// Pointer-authenticated branches: kprobes simulates only plain B/BL/BR/BLR/RET.
+const AUTH_BRANCHES: &[&str] = &[
+    "retaa", "retab", "braa", "braaz", "brab", "brabz", "blraa", "blraaz", "blrab", "blrabz",
 ];
 
 impl ArchSpec for Aarch64 {
@@ -192,6 +199,19 @@ impl ArchSpec for Aarch64 {
         Class::Other
     }
 
+    fn tx_success_taken(&self, begin_op_str: &str, mnemonic: &str, op_str: &str) -> Option<bool> {
+        // tstart Xt writes 0 when the transaction started, the cause otherwise.
+        let tested = op_str.split(',').next()?.trim();
+        if tested != begin_op_str.trim() {
+            return None;
+        }
+        match mnemonic {
+            "cbz" => Some(true),
+            "cbnz" => Some(false),
+            _ => None,
+        }
+    }
+
     fn unsteppable(&self, insn: &InsnView<'_>) -> Option<&'static str> {
         let class = self.classify(insn);
         match class {
@@ -212,9 +232,34 @@ impl ArchSpec for Aarch64 {
                 Some("mrs of DAIF reads the single-step environment's masks, not the probed code's")
             }
             "tcancel" => Some("tcancel is encoded in the exception-generating class"),
-            m if REFUSED_HINTS.contains(&m) => Some("hint instruction not on the steppable list"),
-            m if STEPPABLE_HINTS.contains(&m) => None,
-            _ => None,
+            m if AUTH_BRANCHES.contains(&m) => {
+                Some("pointer-authenticated branch: kprobes cannot simulate it")
+            }
+            _ => {
+                let word = word(insn.bytes)?;
+                if word & 0xffff_f01f == 0xd503_201f {
+                    // The HINT space (NOP, YIELD, WFE, PAC/AUT, BTI, hint #n).
+                    let steppable = STEPPABLE_HINTS.contains(&insn.mnemonic);
+                    return (!steppable)
+                        .then_some("hint instruction not on the kernel's steppable list");
+                }
+                if word & 0xff00_0000 == 0xd800_0000 {
+                    return Some(
+                        "PRFM (literal) uses a PC-relative literal, which cannot run out of line",
+                    );
+                }
+                if word & 0x3f00_0000 == 0x1c00_0000 {
+                    return Some(
+                        "SIMD/FP load (literal): the kernel does not refuse it, but out of line it reads the wrong address",
+                    );
+                }
+                None
+            }
         }
     }
+}
+
+/// The instruction word, if `bytes` holds one.
+fn word(bytes: &[u8]) -> Option<u32> {
+    Some(u32::from_le_bytes(bytes.get(..4)?.try_into().ok()?))
 }

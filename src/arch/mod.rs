@@ -184,6 +184,18 @@ pub trait ArchSpec: Sync {
     fn tx_begin_branches(&self) -> bool {
         false
     }
+    /// For a conditional branch that tests a transaction begin's status
+    /// (arm64 `cbz`/`cbnz` on the `tstart` register, POWER `beq`/`bne` on
+    /// CR0): whether its taken edge is the transactional path. `None` when
+    /// the branch does not test the status.
+    fn tx_success_taken(
+        &self,
+        _begin_op_str: &str,
+        _mnemonic: &str,
+        _op_str: &str,
+    ) -> Option<bool> {
+        None
+    }
 }
 
 /// The [`ArchSpec`] of an architecture.

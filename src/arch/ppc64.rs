@@ -95,9 +95,26 @@ fn classify_branch(mnemonic: &str) -> Option<Class> {
     })
 }
 
-/// The ISA's `lqarx` and `stqcx.` (X-form, primary opcode 31), which the
-/// disassembler does not decode.
+/// Instructions the disassembler does not decode but that matter here:
+/// `lqarx`/`stqcx.` (X-form, opcode 31), `sc`/`scv` (opcode 17) and the
+/// opcode-19 interrupt returns and power-saving instructions.
 const RAW: &[RawEncoding] = &[
+    RawEncoding {
+        mask: 0xfc00_0000,
+        value: 0x4400_0000,
+        mnemonic: "scv",
+        class: Class::Trap { stops: false },
+    },
+    xl(18, "rfid", Class::Return { conditional: false }),
+    xl(274, "hrfid", Class::Return { conditional: false }),
+    xl(306, "urfid", Class::Return { conditional: false }),
+    xl(82, "rfscv", Class::Return { conditional: false }),
+    xl(50, "rfi", Class::Return { conditional: false }),
+    xl(370, "stop", Class::Other),
+    xl(402, "doze", Class::Other),
+    xl(434, "nap", Class::Other),
+    xl(466, "sleep", Class::Other),
+    xl(498, "rvwinkle", Class::Other),
     RawEncoding {
         mask: 0xfc00_07fe,
         value: 0x7c00_0228,
@@ -111,6 +128,16 @@ const RAW: &[RawEncoding] = &[
         class: Class::StoreConditional,
     },
 ];
+
+/// An XL-form instruction of primary opcode 19 with extended opcode `xo`.
+const fn xl(xo: u32, mnemonic: &'static str, class: Class) -> RawEncoding {
+    RawEncoding {
+        mask: 0xfc00_07fe,
+        value: 0x4c00_0000 | (xo << 1),
+        mnemonic,
+        class,
+    }
+}
 
 impl ArchSpec for Ppc64 {
     fn arch(&self) -> Arch {
@@ -164,6 +191,16 @@ impl ArchSpec for Ppc64 {
 
     fn raw_encodings(&self) -> &'static [RawEncoding] {
         RAW
+    }
+
+    fn tx_success_taken(&self, _begin_op_str: &str, mnemonic: &str, op_str: &str) -> Option<bool> {
+        // tbegin. sets CR0[EQ] when the transaction failed to start.
+        let on_cr0 = !op_str.contains("cr") || op_str.trim_start().starts_with("cr0");
+        match mnemonic.trim_end_matches(['+', '-']) {
+            "bne" if on_cr0 => Some(true),
+            "beq" if on_cr0 => Some(false),
+            _ => None,
+        }
     }
 }
 

@@ -73,9 +73,9 @@ pub struct Common {
     /// Only the static analysis: no emulation.
     #[arg(long)]
     pub static_only: bool,
-    /// Worker threads (default: all cores).
-    #[arg(long, short = 'j', value_name = "N")]
-    pub jobs: Option<usize>,
+    /// Worker threads (default: all cores; at most 1024).
+    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub jobs: Option<u16>,
     /// Extra blacklist in the format of /sys/kernel/debug/kprobes/blacklist (repeatable).
     #[arg(long, value_name = "FILE")]
     pub blacklist: Vec<PathBuf>,
@@ -91,4 +91,17 @@ pub struct Common {
     /// In text output, list safe points too.
     #[arg(long)]
     pub all: bool,
+    /// Generated inputs per point for the dynamic checks.
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub cases: u64,
+    /// Seed of the generated inputs (the same seed gives the same report).
+    #[arg(long, value_name = "S", default_value_t = 0x5eed)]
+    pub seed: u64,
+    /// Instructions per trial before it is cut off.
+    #[arg(long, value_name = "N", default_value_t = 200_000)]
+    pub budget: u64,
+    /// Print the instruction trace of each dynamic finding's witness, with
+    /// the trap, monitor and transaction events marked.
+    #[arg(long)]
+    pub trace: bool,
 }

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
+use probesafe::detect::DynamicOptions;
 use probesafe::hazard::{Analyzer, Blacklist, Selection};
 use probesafe::load::Binary;
 use probesafe::point::PointSpec;
@@ -12,6 +13,7 @@ use probesafe::Error;
 
 use super::args::{Cli, Command, Common, FailOn, Format};
 use super::output::emit;
+use super::trace;
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
@@ -112,19 +114,31 @@ fn analyse(
     for file in &common.blacklist {
         blacklist.add_file(file)?;
     }
-    let analyzer = Analyzer::new(binary, blacklist);
+    let mut handlers = Vec::new();
     for handler in &common.handler {
-        if !binary.functions.iter().any(|f| f.has_name(handler)) {
-            return Err(Error::UnknownSymbol {
+        let f = binary
+            .functions
+            .iter()
+            .find(|f| f.has_name(handler))
+            .ok_or_else(|| Error::UnknownSymbol {
                 path: binary.path.clone(),
                 name: handler.clone(),
-            }
-            .into());
-        }
+            })?;
+        handlers.push(f.entry);
+    }
+    let mut analyzer = Analyzer::new(binary, blacklist);
+    if !common.static_only {
+        analyzer = analyzer.with_dynamic(DynamicOptions {
+            cases: common.cases.max(1),
+            seed: common.seed,
+            budget: common.budget.max(1),
+            handlers,
+            ..DynamicOptions::default()
+        });
     }
     let mut selection = Selection::default();
     select(&analyzer, &mut selection)?;
-    let points = analyzer.run(&selection, common.jobs)?;
+    let points = analyzer.run(&selection, common.jobs.map(usize::from))?;
     let report = Report::new(
         BinaryInfo {
             path: binary.path.display().to_string(),
@@ -138,6 +152,14 @@ fn analyse(
         Format::Text => render_text(&report, layout, common.all),
     };
     emit(common.output.as_deref(), &text)?;
+    if common.trace {
+        let traces = trace::render_witness_traces(&analyzer, &report)?;
+        if common.format == Format::Json {
+            eprint!("{traces}");
+        } else {
+            emit(None, &traces)?;
+        }
+    }
     let threshold = common.fail_on.map(|f| match f {
         FailOn::Gray => Verdict::Gray,
         FailOn::Hazardous => Verdict::Hazardous,

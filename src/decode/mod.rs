@@ -142,14 +142,23 @@ impl Decoder {
                 .iter()
                 .find(|r| w & r.mask == r.value)
         });
+        let mnemonic = raw.map_or("(bad)", |r| r.mnemonic);
+        let view = InsnView {
+            mnemonic,
+            op_str: "",
+            bytes,
+            group_call: false,
+            group_ret: false,
+            group_jump: false,
+        };
         Insn {
             address,
             len: bytes.len() as u8,
-            mnemonic: raw.map_or("(bad)", |r| r.mnemonic).to_owned(),
+            mnemonic: mnemonic.to_owned(),
             op_str: String::new(),
             class: raw.map_or(Class::Other, |r| r.class),
             target: None,
-            unsteppable: None,
+            unsteppable: raw.and_then(|_| self.spec.unsteppable(&view)),
         }
     }
 

@@ -42,7 +42,10 @@ pub struct Input {
 impl Input {
     /// Generate the input of case `case` from `seed`: per argument, an edge
     /// value, a small integer, a pointer into the lazily materialised heap,
-    /// or a random word.
+    /// or a random word. Every fourth case echoes the 32- or 64-bit word
+    /// behind the first pointer argument into the next argument, so that
+    /// comparisons between an argument and memory (a compare-and-swap's
+    /// expected value) are taken both ways.
     pub fn generate(arch: Arch, seed: u64, case: u64) -> Input {
         let mut state = seed ^ case.wrapping_mul(0xd1b5_4a32_d192_ed03);
         let n = super::abi::abi(arch).args.len();
@@ -50,11 +53,11 @@ impl Input {
         for i in 0..n {
             let r = splitmix(&mut state);
             // Case 0 is the plainest input: pointers first, then small values.
-            let kind = if case == 0 {
+            let kind = if case == 0 || case % 4 == 1 {
                 if i < 2 {
                     0
                 } else {
-                    1
+                    3
                 }
             } else {
                 r % 8
@@ -74,10 +77,33 @@ impl Input {
                 _ => splitmix(&mut state),
             });
         }
+        if case % 4 == 1 && n > 1 {
+            let big = arch.big_endian();
+            args[1] = if (case / 4) % 2 == 0 {
+                lazy_bytes(args[0], 8, big)
+            } else {
+                lazy_bytes(args[0], 4, big) as u32 as i32 as i64 as u64
+            };
+        }
         Input {
             seed: seed ^ case,
             args,
         }
+    }
+}
+
+/// What a `len`-byte load at `addr` reads from a lazily materialised page
+/// before anything writes it.
+fn lazy_bytes(addr: u64, len: usize, big_endian: bool) -> u64 {
+    let page = addr & !(PAGE - 1);
+    let content = super::page_content(page, big_endian);
+    let at = (addr - page) as usize;
+    let bytes = content.get(at..at + len).unwrap_or(&[]);
+    let fold = |acc: u64, b: &u8| (acc << 8) | u64::from(*b);
+    if big_endian {
+        bytes.iter().fold(0, fold)
+    } else {
+        bytes.iter().rev().fold(0, fold)
     }
 }
 
@@ -276,6 +302,29 @@ enum Hit {
     End(Exit),
 }
 
+impl Exit {
+    /// One line for people.
+    pub fn describe(&self) -> String {
+        match self {
+            Exit::Returned => "returned to the caller".into(),
+            Exit::Livelock { at, period } => {
+                format!("livelock proven: the same full state recurred at {at:#x} after {period} hit(s)")
+            }
+            Exit::Reentry { chain } => format!(
+                "re-entry: {}",
+                chain
+                    .iter()
+                    .map(|a| format!("{a:#x}"))
+                    .collect::<Vec<_>>()
+                    .join(" -> ")
+            ),
+            Exit::Budget => "stopped by the instruction budget or hit limit".into(),
+            Exit::Timeout => "stopped by the time limit".into(),
+            Exit::Fault { pc, reason } => format!("fault at {pc:#x}: {reason}"),
+        }
+    }
+}
+
 impl Emulator {
     /// Run one trial.
     pub fn run(&mut self, trial: &Trial<'_>) -> Outcome {
@@ -456,7 +505,10 @@ impl Emulator {
         if self.uc.get_data().tracing && !self.trace_hooked {
             let hook = self.uc.add_code_hook(1, 0, |uc, addr, _| {
                 let state = uc.get_data_mut();
-                if state.tracing && state.trace.len() < 100_000 {
+                // The scratch code that models exception returns is shown
+                // as its event, not as an instruction of the program.
+                let scratch = addr & !(PAGE - 1) == super::SCRATCH_CODE;
+                if state.tracing && !scratch && state.trace.len() < 100_000 {
                     state.trace.push(TraceEvent::Insn { at: addr });
                 }
             });
@@ -493,12 +545,12 @@ impl Emulator {
             let resume = self.abort(AbortCause::Trap, at, false, out);
             return Hit::Continue(resume);
         }
-        // 2. The probe handlers.
-        let mut handler_ran = false;
+        // 2. The probe handler: the kprobe machinery's, and any user
+        // handler functions, emulated.
+        let handler_ran = true;
         for &h in trial.handlers {
-            match self.run_handler(h, at) {
-                Ok(()) => handler_ran = true,
-                Err(exit) => return Hit::End(exit),
+            if let Err(exit) = self.run_handler(h, at) {
+                return Hit::End(exit);
             }
         }
         // 3. POWER: the interrupt failed an active transaction; a suspended

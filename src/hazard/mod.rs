@@ -16,6 +16,8 @@ use serde_json::json;
 
 use crate::cfg::{Cfg, Exit};
 use crate::decode::{Decoder, Insn};
+use crate::detect::{self, Detector, DynamicOptions};
+use crate::emu::Emulator;
 use crate::error::{Error, Result};
 use crate::load::{Binary, Function};
 use crate::point::{glob_match, PointSpec, Probe};
@@ -65,7 +67,7 @@ impl FunctionFacts {
         let insns = decode_function(decoder, binary, function);
         let cfg = Cfg::build(function, insns);
         let llsc = windows::llsc_windows(&cfg);
-        let tm = windows::transaction_windows(&cfg);
+        let tm = windows::transaction_windows(&cfg, crate::arch::spec(decoder.arch()));
         FunctionFacts { cfg, llsc, tm }
     }
 }
@@ -80,7 +82,21 @@ pub fn decode_function(decoder: &Decoder, binary: &Binary, function: &Function) 
     let end = (start as u64)
         .saturating_add(function.size)
         .min(section.data.len() as u64) as usize;
-    decoder.decode(&section.data[start..end], function.address)
+    let mut insns = decoder.decode(&section.data[start..end], function.address);
+    if decoder.arch().is_ppc() {
+        // A POWER function's code ends where its traceback table begins: a
+        // zero word after an instruction that does not fall through.
+        let table = insns.windows(2).position(|w| {
+            !w[0].class.falls_through() && w[1].mnemonic == "(bad)" && {
+                let at = (w[1].address - function.address) as usize + start;
+                section.data.get(at..at + 4) == Some(&[0, 0, 0, 0])
+            }
+        });
+        if let Some(i) = table {
+            insns.truncate(i + 1);
+        }
+    }
+    insns
 }
 
 /// Resolves specs and produces static findings.
@@ -88,13 +104,24 @@ pub fn decode_function(decoder: &Decoder, binary: &Binary, function: &Function) 
 pub struct Analyzer<'b> {
     binary: &'b Binary,
     blacklist: Blacklist,
+    dynamic: Option<DynamicOptions>,
 }
 
 impl<'b> Analyzer<'b> {
     /// An analyzer with the given blacklist (usually [`Blacklist::of`] the
     /// binary plus user files).
     pub fn new(binary: &'b Binary, blacklist: Blacklist) -> Analyzer<'b> {
-        Analyzer { binary, blacklist }
+        Analyzer {
+            binary,
+            blacklist,
+            dynamic: None,
+        }
+    }
+
+    /// Confirm the static findings by emulation (see [`crate::detect`]).
+    pub fn with_dynamic(mut self, options: DynamicOptions) -> Analyzer<'b> {
+        self.dynamic = Some(options);
+        self
     }
 
     /// The binary.
@@ -190,13 +217,30 @@ impl<'b> Analyzer<'b> {
                         .iter()
                         .find(|s| s.name == *name && !s.undefined)
                         .ok_or_else(|| self.unknown(name))?;
-                    return add(sym.address.wrapping_add(offset.unwrap_or(0)));
+                    let addr = sym
+                        .address
+                        .checked_add(offset.unwrap_or(0))
+                        .ok_or_else(|| Error::BadSpec {
+                            spec: spec.to_string(),
+                            reason: "address overflows".into(),
+                        })?;
+                    return add(addr);
                 }
                 for f in functions {
-                    add(match offset {
+                    let addr = match offset {
                         None | Some(0) => f.entry,
-                        Some(o) => f.address.wrapping_add(*o),
-                    })?;
+                        Some(o) if *o < f.size.max(1) => f.address + o,
+                        Some(o) => {
+                            return Err(Error::OffsetPastEnd {
+                                path: self.binary.path.clone(),
+                                spec: spec.to_string(),
+                                offset: *o,
+                                function: f.name.clone(),
+                                size: f.size,
+                            })
+                        }
+                    };
+                    add(addr)?;
                 }
                 Ok(())
             }
@@ -270,7 +314,7 @@ impl<'b> Analyzer<'b> {
                 }
             }
         }
-        addrs
+        let mut points: Vec<(Point, Option<Exit>)> = addrs
             .into_iter()
             .map(|(addr, exit)| {
                 let mut point = Point {
@@ -281,9 +325,87 @@ impl<'b> Analyzer<'b> {
                     findings: self.findings(function, &facts, addr, exit),
                 };
                 point.settle();
-                point
+                (point, exit)
             })
-            .collect()
+            .collect();
+        if let Some(options) = &self.dynamic {
+            self.confirm_dynamically(function, &facts, &mut points, options);
+        }
+        points.into_iter().map(|(p, _)| p).collect()
+    }
+
+    fn confirm_dynamically(
+        &self,
+        function: &Function,
+        facts: &FunctionFacts,
+        points: &mut [(Point, Option<Exit>)],
+        options: &DynamicOptions,
+    ) {
+        let handlers = !options.handlers.is_empty();
+        let wanted: Vec<usize> = points
+            .iter()
+            .enumerate()
+            .filter(|(_, (p, exit))| {
+                detect::wants_emulation(
+                    facts,
+                    facts.cfg.index_of(p.address_value()),
+                    *exit,
+                    handlers,
+                )
+            })
+            .map(|(i, _)| i)
+            .collect();
+        if wanted.is_empty() {
+            return;
+        }
+        let probes: Vec<u64> = wanted
+            .iter()
+            .map(|&i| points[i].0.address_value())
+            .collect();
+        let result = with_emulator(self.binary, |emu| {
+            let mut detector = Detector::new(emu, self.binary, function, facts, options, &probes)?;
+            for &i in &wanted {
+                let (point, exit) = &mut points[i];
+                let addr = point.address_value();
+                detector.confirm(point, addr, *exit);
+            }
+            Ok(())
+        });
+        if let Err(reason) = result {
+            for &i in &wanted {
+                let point = &mut points[i].0;
+                point.findings.push(Finding {
+                    kind: FindingKind::EmulationLimit,
+                    confirmed: crate::report::Confirmed::Dynamic,
+                    detail: format!("the emulator cannot run {}: {reason}", self.binary.arch),
+                    evidence: serde_json::Map::new(),
+                });
+                point.settle();
+            }
+        }
+    }
+
+    /// Re-run the witness of a dynamic finding with the instruction trace on.
+    pub fn trace(&self, addr: u64, witness: &detect::Witness) -> Result<crate::emu::Outcome> {
+        let function = self
+            .binary
+            .function_at(addr)
+            .ok_or_else(|| Error::OutsideFunction {
+                path: self.binary.path.clone(),
+                address: addr,
+            })?;
+        let decoder = Decoder::new(self.binary.arch)?;
+        let facts = FunctionFacts::of(&decoder, self.binary, function);
+        let options = self.dynamic.clone().unwrap_or_default();
+        with_emulator(self.binary, |emu| {
+            let mut detector =
+                Detector::new(emu, self.binary, function, &facts, &options, &[addr])?;
+            Ok(detector.trace(addr, witness))
+        })
+        .map_err(|reason| Error::Emulation {
+            arch: self.binary.arch.name(),
+            reason,
+        })
     }
 
     /// The static findings at `addr` in `function`; `exit` when the point
@@ -351,6 +473,13 @@ impl<'b> Analyzer<'b> {
             return out;
         };
         let insn = &cfg.insns[i];
+        if insn.mnemonic == "(bad)" {
+            out.push(Finding::new_static(
+                FindingKind::UndecodableInstruction,
+                format!("the bytes at {addr:#x} do not decode as an instruction (data in code, or an instruction unknown to the disassembler)"),
+                json!({ "length": insn.len }),
+            ));
+        }
         if let Some(reason) = insn.unsteppable {
             out.push(Finding::new_static(
                 FindingKind::UnsteppableInstruction,
@@ -450,4 +579,28 @@ fn window_finding(cfg: &Cfg, w: &Window, i: usize) -> Finding {
             )
         }
     }
+}
+
+thread_local! {
+    /// One emulator per worker thread, for the binary it was made for.
+    static EMULATOR: std::cell::RefCell<Option<(u64, Emulator)>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Run `f` with this thread's emulator for `binary`, made on first use;
+/// an architecture whose self-test fails is refused.
+fn with_emulator<T>(
+    binary: &Binary,
+    f: impl FnOnce(&mut Emulator) -> std::result::Result<T, String>,
+) -> std::result::Result<T, String> {
+    crate::emu::selftest::arch_ok(binary.arch)
+        .map_err(|e| format!("the start-up self-test failed ({e})"))?;
+    EMULATOR.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if slot.as_ref().is_none_or(|(id, _)| *id != binary.instance) {
+            *slot = None;
+            *slot = Some((binary.instance, Emulator::new(binary)?));
+        }
+        let (_, emu) = slot.as_mut().expect("just made");
+        f(emu)
+    })
 }

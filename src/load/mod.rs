@@ -83,6 +83,8 @@ pub struct Binary {
     pub symbols: Vec<Symbol>,
     /// Functions sorted by address.
     pub functions: Vec<Function>,
+    /// Distinguishes loads in one process (per-thread emulator caches).
+    pub(crate) instance: u64,
 }
 
 impl Binary {
@@ -203,6 +205,10 @@ impl Binary {
             sections,
             symbols: Vec::new(),
             functions: Vec::new(),
+            instance: {
+                static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+                NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            },
         };
         binary.symbols = symbols::read_symbols(&binary, &file, &by_index, next_rel_addr)?;
         reloc::apply(&mut binary, &file, &by_index)?;

@@ -64,6 +64,9 @@ pub enum FindingKind {
     EmulationLimit,
     /// The function is an `STT_GNU_IFUNC` resolver, not the implementation.
     IfuncResolver,
+    /// The bytes at the point do not decode as an instruction (data in
+    /// code, or an instruction the disassembler does not know).
+    UndecodableInstruction,
 }
 
 impl FindingKind {
@@ -80,7 +83,7 @@ impl FindingKind {
             IneffectiveWrite | TailCallExit | InlinedSite | MultipleViews | IfuncResolver => {
                 Verdict::Gray
             }
-            EmulationLimit => Verdict::Unknown,
+            EmulationLimit | UndecodableInstruction => Verdict::Unknown,
         }
     }
 
@@ -100,6 +103,7 @@ impl FindingKind {
             UnsteppableInstruction => "unsteppable-instruction",
             EmulationLimit => "emulation-limit",
             IfuncResolver => "ifunc-resolver",
+            UndecodableInstruction => "undecodable-instruction",
         }
     }
 
@@ -123,6 +127,7 @@ pub const ALL_KINDS: &[FindingKind] = &[
     FindingKind::UnsteppableInstruction,
     FindingKind::EmulationLimit,
     FindingKind::IfuncResolver,
+    FindingKind::UndecodableInstruction,
 ];
 
 /// How a finding was established.

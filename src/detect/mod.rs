@@ -1,0 +1,549 @@
+//! Dynamic confirmation: run the function in the emulator with a simulated
+//! breakpoint at each candidate point and turn what happens into findings.
+//!
+//! For each point that the static map marks (an LL/SC or transaction
+//! window, a `.return` exit) or that a `--handler` makes interesting, the
+//! detector runs generated inputs twice: unprobed (counting whether the
+//! point is reached at all) and with the trap model applied at every hit.
+//! A static finding is then confirmed with a witness, refuted (the point is
+//! reached but the hazard does not happen), or marked unreached; it is never
+//! dropped silently.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde_json::{json, Map, Value};
+
+use crate::cfg::Exit as CfgExit;
+use crate::emu::{self, Emulator, Exit, Input, Outcome, ProbeMode, Trial};
+use crate::hazard::{FunctionFacts, Window, WindowKind};
+use crate::load::{Binary, Function, PpcAbi};
+use crate::report::{hex, Confirmed, Finding, FindingKind, Point};
+
+/// How hard to try.
+#[derive(Clone, Debug)]
+pub struct DynamicOptions {
+    /// Generated inputs per point.
+    pub cases: u64,
+    /// The seed inputs are generated from.
+    pub seed: u64,
+    /// Instructions per trial (approximate).
+    pub budget: u64,
+    /// Wall-clock limit per trial.
+    pub timeout: Duration,
+    /// Entry addresses of the probe handler functions.
+    pub handlers: Vec<u64>,
+}
+
+impl Default for DynamicOptions {
+    fn default() -> DynamicOptions {
+        DynamicOptions {
+            cases: 8,
+            seed: 0x5eed,
+            budget: 200_000,
+            timeout: Duration::from_secs(2),
+            handlers: Vec::new(),
+        }
+    }
+}
+
+/// A reproducible trial: what `--trace` re-runs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Witness {
+    /// The seed of the run.
+    pub seed: u64,
+    /// The case number.
+    pub case: u64,
+    /// Where execution started.
+    pub start: u64,
+    /// The generated input.
+    pub input: Input,
+}
+
+impl Witness {
+    fn to_json(&self, binary: &Binary) -> Value {
+        let abi = emu::abi::abi(binary.arch);
+        let names = abi
+            .args
+            .iter()
+            .map(|r| {
+                let i = abi.state.iter().position(|s| s == r).unwrap_or(0);
+                abi.state_names[i]
+            })
+            .collect::<Vec<_>>();
+        let mut regs = Map::new();
+        for (name, v) in names.iter().zip(&self.input.args) {
+            regs.insert((*name).to_owned(), Value::String(hex(*v)));
+        }
+        json!({
+            "seed": self.seed,
+            "case": self.case,
+            "start": hex(self.start),
+            "registers": regs,
+        })
+    }
+}
+
+/// The points of one function that need emulation, and why.
+pub fn wants_emulation(
+    facts: &FunctionFacts,
+    index: Option<usize>,
+    exit: Option<CfgExit>,
+    handlers: bool,
+) -> bool {
+    let Some(i) = index else { return false };
+    handlers
+        || matches!(exit, Some(CfgExit::TailCall { .. }))
+        || facts.llsc.iter().any(|w| w.contains(i))
+        || facts.tm.iter().any(|w| w.contains(i))
+}
+
+/// Runs trials for the points of one function.
+pub struct Detector<'a> {
+    emu: &'a mut Emulator,
+    binary: &'a Binary,
+    function: &'a Function,
+    facts: &'a FunctionFacts,
+    options: &'a DynamicOptions,
+}
+
+impl<'a> Detector<'a> {
+    /// Instrument the function for these points.
+    pub fn new(
+        emu: &'a mut Emulator,
+        binary: &'a Binary,
+        function: &'a Function,
+        facts: &'a FunctionFacts,
+        options: &'a DynamicOptions,
+        probes: &[u64],
+    ) -> Result<Detector<'a>, String> {
+        emu.instrument(function.address, function.end(), &facts.cfg.insns, probes)?;
+        Ok(Detector {
+            emu,
+            binary,
+            function,
+            facts,
+            options,
+        })
+    }
+
+    fn toc(&self) -> Option<u64> {
+        if self.binary.ppc_abi == Some(PpcAbi::ElfV1) {
+            self.function
+                .descriptor
+                .and_then(|d| self.binary.read_u64(d + 8))
+        } else {
+            None
+        }
+    }
+
+    fn trial<'i>(
+        &self,
+        start: u64,
+        probe: u64,
+        mode: ProbeMode,
+        input: &'i Input,
+        trace: bool,
+    ) -> Trial<'i>
+    where
+        'a: 'i,
+    {
+        Trial {
+            start,
+            entry: self.function.address,
+            toc: self.toc(),
+            probe: Some(probe),
+            mode,
+            input,
+            handlers: &self.options.handlers,
+            budget: self.options.budget,
+            timeout: self.options.timeout,
+            trace,
+        }
+    }
+
+    /// Run one witness again with the instruction trace on.
+    pub fn trace(&mut self, probe: u64, witness: &Witness) -> Outcome {
+        let trial = self.trial(witness.start, probe, ProbeMode::Trap, &witness.input, true);
+        self.emu.run(&trial)
+    }
+
+    /// Add dynamic evidence to the point at `addr`.
+    pub fn confirm(&mut self, point: &mut Point, addr: u64, exit: Option<CfgExit>) {
+        let Some(i) = self.facts.cfg.index_of(addr) else {
+            return;
+        };
+        let arch = self.binary.arch;
+        let inputs: Vec<(u64, Input)> = (0..self.options.cases)
+            .map(|case| (case, Input::generate(arch, self.options.seed, case)))
+            .collect();
+        // Where to start: the entry, or the nearest opener that dominates
+        // the point when no input reaches it from the entry.
+        let mut start = self.function.address;
+        let mut baseline = self.baselines(start, addr, &inputs);
+        let mut start_note = "function entry".to_owned();
+        if baseline.iter().all(|(_, o)| o.reached == 0) {
+            let opener = self
+                .facts
+                .llsc
+                .iter()
+                .chain(&self.facts.tm)
+                .find(|w| w.contains(i))
+                .map(|w| self.facts.cfg.insns[w.open].address);
+            if let Some(opener) = opener.filter(|&o| o != start) {
+                let alt = self.baselines(opener, addr, &inputs);
+                if alt.iter().any(|(_, o)| o.reached > 0) {
+                    start = opener;
+                    baseline = alt;
+                    start_note = format!("{opener:#x}: no generated input reached the point from the entry, so trials start at the window's opener");
+                }
+            }
+        }
+        let reaching: Vec<&(u64, Input)> = inputs
+            .iter()
+            .zip(&baseline)
+            .filter(|(_, (_, o))| o.reached > 0)
+            .map(|(inp, _)| inp)
+            .collect();
+        let trapped: Vec<(u64, &Input, Outcome)> = reaching
+            .iter()
+            .map(|(case, input)| {
+                let out = self
+                    .emu
+                    .run(&self.trial(start, addr, ProbeMode::Trap, input, false));
+                (*case, input, out)
+            })
+            .collect();
+        let summary = Summary {
+            trials: inputs.len(),
+            reached: reaching.len(),
+            start_note: &start_note,
+        };
+        let windows: Vec<&Window> = self
+            .facts
+            .llsc
+            .iter()
+            .chain(&self.facts.tm)
+            .filter(|w| w.contains(i))
+            .collect();
+        for w in windows {
+            self.window_evidence(point, w, start, &trapped, &summary);
+        }
+        if let Some(CfgExit::TailCall { target }) = exit {
+            self.tail_call_evidence(point, addr, target, start, &inputs, &baseline);
+        }
+        if !self.options.handlers.is_empty() {
+            self.recursion_evidence(point, start, &trapped, &summary);
+        }
+        if summary.reached == 0 && windows_or_exit_absent(point) {
+            point.findings.push(limit(format!(
+                "no generated input reached {addr:#x} in {} trials: the dynamic checks could not run there",
+                summary.trials
+            )));
+        }
+        point.settle();
+    }
+
+    fn baselines(&mut self, start: u64, addr: u64, inputs: &[(u64, Input)]) -> Vec<(u64, Outcome)> {
+        inputs
+            .iter()
+            .map(|(case, input)| {
+                (
+                    *case,
+                    self.emu
+                        .run(&self.trial(start, addr, ProbeMode::Count, input, false)),
+                )
+            })
+            .collect()
+    }
+
+    fn witness(&self, case: u64, start: u64, input: &Input) -> Value {
+        Witness {
+            seed: self.options.seed,
+            case,
+            start,
+            input: input.clone(),
+        }
+        .to_json(self.binary)
+    }
+
+    fn window_evidence(
+        &self,
+        point: &mut Point,
+        w: &Window,
+        start: u64,
+        trapped: &[(u64, &Input, Outcome)],
+        summary: &Summary<'_>,
+    ) {
+        let kind = match w.kind {
+            WindowKind::LlSc => FindingKind::LlscReservationLoss,
+            WindowKind::Transaction => FindingKind::TmAbort,
+        };
+        let open = self.facts.cfg.insns[w.open].address;
+        let Some(finding) = point.findings.iter_mut().find(|f| {
+            f.kind == kind
+                && f.evidence.get(if kind == FindingKind::TmAbort {
+                    "begin"
+                } else {
+                    "load_linked"
+                }) == Some(&Value::String(hex(open)))
+        }) else {
+            return;
+        };
+        let closers: Vec<u64> = w
+            .closes
+            .iter()
+            .map(|&c| self.facts.cfg.insns[c].address)
+            .collect();
+        let mut dynamic = Map::new();
+        dynamic.insert("trials".into(), json!(summary.trials));
+        dynamic.insert("reached".into(), json!(summary.reached));
+        dynamic.insert("start".into(), json!(summary.start_note));
+        let confirming = trapped.iter().find_map(|(case, input, out)| {
+            let evidence = match w.kind {
+                WindowKind::LlSc => {
+                    let failed = out.sc.iter().filter(|s| s.after_hits > 0 && !s.ok && closers.contains(&s.sc)).count();
+                    (failed > 0).then(|| {
+                        let sc = out.sc.iter().find(|s| s.after_hits > 0 && !s.ok).map(|s| s.sc).unwrap_or(0);
+                        json!({ "store_conditional": hex(sc), "failed_attempts": failed, "succeeded_after_trap": out.sc.iter().filter(|s| s.after_hits > 0 && s.ok).count() })
+                    })
+                }
+                WindowKind::Transaction => out.tx_aborts.iter().find(|a| a.by_trap && a.begin == open).map(|a| {
+                    json!({ "abort_at": hex(a.at), "status": hex(a.status), "handler_ran": a.handler_ran, "resumed_at": hex(a.resumed_at), "aborts": out.tx_aborts.iter().filter(|a| a.by_trap).count() })
+                }),
+            }?;
+            Some((case, input, out, evidence))
+        });
+        match confirming {
+            Some((case, input, out, evidence)) => {
+                let (progress, proof) = progress(&out.exit);
+                if let Value::Object(map) = evidence {
+                    dynamic.extend(map);
+                }
+                dynamic.insert("outcome".into(), json!("confirmed"));
+                dynamic.insert("progress".into(), json!(progress));
+                dynamic.insert("proof".into(), json!(proof));
+                dynamic.insert("hits".into(), json!(out.hits));
+                dynamic.insert("witness".into(), self.witness(*case, start, input));
+                finding.confirmed = Confirmed::Dynamic;
+                finding.detail = match (w.kind, progress) {
+                    (WindowKind::LlSc, "none") => format!("{}; emulation confirms it: the loop never progresses ({proof}).", finding.detail),
+                    (WindowKind::LlSc, _) => format!("{}; emulation confirms it: the store-conditional failed after the trap and the code fell back.", finding.detail),
+                    (WindowKind::Transaction, "none") => format!("{}; emulation confirms it: the transaction aborted at every attempt ({proof}).", finding.detail),
+                    (WindowKind::Transaction, _) => format!("{}; emulation confirms it: the transaction aborted and the fallback path ran.", finding.detail),
+                };
+            }
+            None if summary.reached == 0 => {
+                dynamic.insert("outcome".into(), json!("unreached"));
+                finding.detail = format!(
+                    "{} (Not confirmed: no generated input reached it.)",
+                    finding.detail
+                );
+            }
+            None => {
+                // Refuted only if the sequence completed after a trap:
+                // the store-conditional stored, or the transaction committed.
+                let completed = trapped.iter().any(|(_, _, o)| match w.kind {
+                    WindowKind::LlSc => {
+                        o.sc.iter()
+                            .any(|s| s.after_hits > 0 && s.ok && closers.contains(&s.sc))
+                    }
+                    WindowKind::Transaction => {
+                        o.hits > 0 && o.tx_commits > 0 && o.tx_aborts.iter().all(|a| !a.by_trap)
+                    }
+                });
+                let exits: Vec<String> =
+                    trapped.iter().map(|(_, _, o)| exit_name(&o.exit)).collect();
+                dynamic.insert("exits".into(), json!(exits));
+                if completed {
+                    dynamic.insert("outcome".into(), json!("refuted"));
+                    finding.detail = format!(
+                        "{} (Emulation did not confirm it: after a trap here the sequence still completed.)",
+                        finding.detail
+                    );
+                } else {
+                    dynamic.insert("outcome".into(), json!("inconclusive"));
+                    finding.detail = format!(
+                        "{} (Not confirmed: in {} trials that reached it, no store-conditional or transaction end followed the trap.)",
+                        finding.detail, summary.reached
+                    );
+                }
+            }
+        }
+        finding
+            .evidence
+            .insert("dynamic".into(), Value::Object(dynamic));
+    }
+
+    fn tail_call_evidence(
+        &self,
+        point: &mut Point,
+        addr: u64,
+        target: u64,
+        start: u64,
+        inputs: &[(u64, Input)],
+        baseline: &[(u64, Outcome)],
+    ) {
+        let Some(finding) = point
+            .findings
+            .iter_mut()
+            .find(|f| f.kind == FindingKind::TailCallExit)
+        else {
+            return;
+        };
+        let seen = baseline
+            .iter()
+            .zip(inputs)
+            .find(|((_, o), _)| o.reached > 0 && o.left_via.is_some_and(|(_, t)| t == target));
+        let mut dynamic = Map::new();
+        match seen {
+            Some(((_, out), (case, input))) => {
+                dynamic.insert("outcome".into(), json!("confirmed"));
+                let returned = out
+                    .last_block
+                    .map(|(block, size)| last_insn(self.binary, block, size));
+                dynamic.insert("returned_at".into(), json!(returned.map(hex)));
+                let returned_in = returned
+                    .and_then(|r| self.binary.function_at(r))
+                    .map(|f| f.name.clone());
+                dynamic.insert("returned_in".into(), json!(returned_in));
+                if returned.is_none() {
+                    dynamic.insert("end".into(), json!(exit_name(&out.exit)));
+                }
+                dynamic.insert("witness".into(), self.witness(*case, start, input));
+                finding.confirmed = Confirmed::Dynamic;
+                finding.detail = match &returned_in {
+                    Some(f) => format!(
+                        "{}; emulation: the run left through {addr:#x} and returned from {f}.",
+                        finding.detail
+                    ),
+                    None => format!(
+                        "{}; emulation: the run left through {addr:#x}.",
+                        finding.detail
+                    ),
+                };
+            }
+            None => {
+                let reached = baseline.iter().filter(|(_, o)| o.reached > 0).count();
+                dynamic.insert(
+                    "outcome".into(),
+                    json!(if reached == 0 { "unreached" } else { "refuted" }),
+                );
+            }
+        }
+        finding
+            .evidence
+            .insert("dynamic".into(), Value::Object(dynamic));
+    }
+
+    fn recursion_evidence(
+        &self,
+        point: &mut Point,
+        start: u64,
+        trapped: &[(u64, &Input, Outcome)],
+        summary: &Summary<'_>,
+    ) {
+        let Some((case, input, chain)) =
+            trapped
+                .iter()
+                .find_map(|(case, input, out)| match &out.exit {
+                    Exit::Reentry { chain } => Some((case, input, chain)),
+                    _ => None,
+                })
+        else {
+            return;
+        };
+        let named: Vec<Value> = chain
+            .iter()
+            .map(|&a| {
+                let f = self.binary.function_at(a);
+                json!({ "address": hex(a), "symbol": f.map(|f| format!("{}+{:#x}", f.name, a - f.address)) })
+            })
+            .collect();
+        let first = chain.first().copied().unwrap_or(0);
+        let mut finding = Finding::new_static(
+            FindingKind::NonProgressRecursion,
+            format!(
+                "the probe handler reaches {first:#x} again: the probe fires inside its own handler, and nothing guards the recursion"
+            ),
+            json!({ "chain": named, "trials": summary.trials, "reached": summary.reached, "witness": self.witness(*case, start, input) }),
+        );
+        finding.confirmed = Confirmed::Dynamic;
+        point.findings.push(finding);
+    }
+}
+
+struct Summary<'s> {
+    trials: usize,
+    reached: usize,
+    start_note: &'s str,
+}
+
+fn windows_or_exit_absent(point: &Point) -> bool {
+    !point.findings.iter().any(|f| {
+        matches!(
+            f.kind,
+            FindingKind::LlscReservationLoss | FindingKind::TmAbort | FindingKind::TailCallExit
+        )
+    })
+}
+
+fn limit(detail: String) -> Finding {
+    Finding {
+        kind: FindingKind::EmulationLimit,
+        confirmed: Confirmed::Dynamic,
+        detail,
+        evidence: Map::new(),
+    }
+}
+
+/// `(progress, proof)` of a trapped run.
+fn progress(exit: &Exit) -> (&'static str, String) {
+    match exit {
+        Exit::Livelock { at, period } => (
+            "none",
+            format!(
+                "the same full state recurred at {at:#x} after {period} hit(s): an infinite loop"
+            ),
+        ),
+        Exit::Budget => ("none", "still looping when the budget ran out".into()),
+        Exit::Timeout => ("none", "still looping when the time limit passed".into()),
+        Exit::Returned => ("fallback", "the region returned on another path".into()),
+        Exit::Reentry { .. } => ("none", "the handler re-entered the probe".into()),
+        Exit::Fault { pc, reason } => ("fault", format!("the run faulted at {pc:#x}: {reason}")),
+    }
+}
+
+fn exit_name(exit: &Exit) -> String {
+    match exit {
+        Exit::Returned => "returned".into(),
+        Exit::Livelock { .. } => "livelock".into(),
+        Exit::Reentry { .. } => "reentry".into(),
+        Exit::Budget => "budget".into(),
+        Exit::Timeout => "timeout".into(),
+        Exit::Fault { pc, reason } => format!("fault at {pc:#x} ({reason})"),
+    }
+}
+
+/// The last instruction of an executed block (where a `ret` ran).
+fn last_insn(binary: &Binary, block: u64, size: u32) -> u64 {
+    let end = block + u64::from(size);
+    if binary.arch == crate::arch::Arch::X86_64 {
+        if let (Some(bytes), Ok(decoder)) = (
+            binary.bytes_at(block, u64::from(size)),
+            crate::decode::Decoder::new(binary.arch),
+        ) {
+            if let Some(last) = decoder.decode(bytes, block).last() {
+                return last.address;
+            }
+        }
+        end.saturating_sub(1)
+    } else {
+        end.saturating_sub(4)
+    }
+}
+
+/// Group the points of a function by address (for callers that need it).
+pub fn by_address(points: &mut [Point]) -> BTreeMap<u64, &mut Point> {
+    points.iter_mut().map(|p| (p.address_value(), p)).collect()
+}
