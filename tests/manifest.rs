@@ -5,7 +5,7 @@
 mod common;
 
 use common::{fixture, report, root};
-use probesafe::report::{FindingKind, Point, Verdict};
+use probesafe::report::{Confirmed, FindingKind, Point, Verdict};
 
 #[derive(Debug)]
 struct Line {
@@ -15,6 +15,8 @@ struct Line {
     verdict: Option<Verdict>,
     findings: Option<Vec<FindingKind>>, // None: "-" (no findings at all)
     reason: String,
+    /// A `dyn` line: expectations of the emulation (`key=value` pairs).
+    dynamic: Option<Vec<(String, String)>>,
 }
 
 fn parse_manifest() -> Vec<Line> {
@@ -34,12 +36,27 @@ fn parse_manifest() -> Vec<Line> {
         let (columns, reason) = line
             .split_once(" -- ")
             .unwrap_or_else(|| panic!("MANIFEST:{number}: no ' -- reason'"));
-        let columns: Vec<&str> = columns.split_whitespace().collect();
-        assert_eq!(
-            columns.len(),
-            3,
-            "MANIFEST:{number}: expected SPEC VERDICT FINDINGS"
-        );
+        let mut columns: Vec<&str> = columns.split_whitespace().collect();
+        let dynamic = if columns.first() == Some(&"dyn") {
+            assert_eq!(columns.len(), 5, "MANIFEST:{number}: expected dyn SPEC VERDICT FINDINGS EXTRA");
+            let extra = columns.pop().unwrap();
+            columns.remove(0);
+            Some(
+                extra
+                    .split(',')
+                    .filter(|e| *e != "-")
+                    .map(|e| {
+                        let (k, v) = e
+                            .split_once('=')
+                            .unwrap_or_else(|| panic!("MANIFEST:{number}: bad {e}"));
+                        (k.to_owned(), v.to_owned())
+                    })
+                    .collect(),
+            )
+        } else {
+            None
+        };
+        assert_eq!(columns.len(), 3, "MANIFEST:{number}: expected SPEC VERDICT FINDINGS");
         let verdict = match columns[1] {
             "-" => None,
             "safe" => Some(Verdict::Safe),
@@ -67,6 +84,7 @@ fn parse_manifest() -> Vec<Line> {
             verdict,
             findings,
             reason: reason.trim().to_owned(),
+            dynamic,
         });
     }
     lines
@@ -97,6 +115,60 @@ fn check_point(line: &Line, p: &Point) -> Result<(), String> {
         },
         None => Ok(()),
     }
+}
+
+/// Kinds that emulation confirms.
+const DYNAMIC_KINDS: &[FindingKind] = &[FindingKind::LlscReservationLoss, FindingKind::TmAbort];
+
+/// A line run with emulation: the same verdict, every LL/SC and transaction
+/// finding confirmed by execution, and a `dyn` line's expectations.
+fn run_line_dynamic(line: &Line) -> Result<(), String> {
+    let binary = fixture(&line.binary).display().to_string();
+    let extra = line.dynamic.clone().unwrap_or_default();
+    let mut args = vec!["check".to_owned(), binary, "--format".into(), "json".into(), line.spec.clone()];
+    for (k, v) in &extra {
+        if k == "handler" {
+            args.push("--handler".into());
+            args.push(v.clone());
+        }
+    }
+    let r = report(&args);
+    if r.points.is_empty() {
+        return Err("the spec resolved to no point".into());
+    }
+    for p in &r.points {
+        check_point(line, p)?;
+        let want_outcome = extra.iter().find(|(k, _)| k == "outcome").map(|(_, v)| v.as_str());
+        for f in p.findings.iter().filter(|f| DYNAMIC_KINDS.contains(&f.kind)) {
+            let dynamic = f.evidence.get("dynamic");
+            let outcome = dynamic.and_then(|d| d.get("outcome")).and_then(|o| o.as_str()).unwrap_or("none");
+            match want_outcome {
+                Some(want) if outcome != want => {
+                    return Err(format!("{} {:?}: outcome {outcome}, expected {want}", p.address, f.kind))
+                }
+                None if f.confirmed != Confirmed::Dynamic => {
+                    return Err(format!("{} {:?} is not confirmed by emulation (outcome {outcome})", p.address, f.kind))
+                }
+                _ => {}
+            }
+            if let Some((_, want)) = extra.iter().find(|(k, _)| k == "progress") {
+                let got = dynamic.and_then(|d| d.get("progress")).and_then(|o| o.as_str()).unwrap_or("none given");
+                if got != want {
+                    return Err(format!("{} {:?}: progress {got}, expected {want}", p.address, f.kind));
+                }
+            }
+        }
+        if line.dynamic.is_some() {
+            for k in line.findings.iter().flatten() {
+                let f = p.findings.iter().find(|f| f.kind == *k).expect("checked above");
+                let has_outcome = extra.iter().any(|(k, _)| k == "outcome");
+                if !has_outcome && f.confirmed != Confirmed::Dynamic {
+                    return Err(format!("{} {:?} is not confirmed by emulation", p.address, k));
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 fn run_line(line: &Line) -> Result<(), String> {
@@ -178,6 +250,29 @@ fn corpora_manifest() {
         "{} of {} manifest lines fail:\n{}",
         failures.len(),
         lines.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn corpora_manifest_dynamic() {
+    let lines = parse_manifest();
+    let plain = |l: &&Line| !l.spec.starts_with("any(") && !l.spec.starts_with("none(");
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for line in lines.iter().filter(plain) {
+        checked += 1;
+        if let Err(e) = run_line_dynamic(line) {
+            failures.push(format!(
+                "MANIFEST:{} [{}] {}: {e}\n    expected because: {}",
+                line.number, line.binary, line.spec, line.reason
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {checked} manifest lines fail with emulation:\n{}",
+        failures.len(),
         failures.join("\n")
     );
 }
