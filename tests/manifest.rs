@@ -38,7 +38,11 @@ fn parse_manifest() -> Vec<Line> {
             .unwrap_or_else(|| panic!("MANIFEST:{number}: no ' -- reason'"));
         let mut columns: Vec<&str> = columns.split_whitespace().collect();
         let dynamic = if columns.first() == Some(&"dyn") {
-            assert_eq!(columns.len(), 5, "MANIFEST:{number}: expected dyn SPEC VERDICT FINDINGS EXTRA");
+            assert_eq!(
+                columns.len(),
+                5,
+                "MANIFEST:{number}: expected dyn SPEC VERDICT FINDINGS EXTRA"
+            );
             let extra = columns.pop().unwrap();
             columns.remove(0);
             Some(
@@ -56,7 +60,11 @@ fn parse_manifest() -> Vec<Line> {
         } else {
             None
         };
-        assert_eq!(columns.len(), 3, "MANIFEST:{number}: expected SPEC VERDICT FINDINGS");
+        assert_eq!(
+            columns.len(),
+            3,
+            "MANIFEST:{number}: expected SPEC VERDICT FINDINGS"
+        );
         let verdict = match columns[1] {
             "-" => None,
             "safe" => Some(Verdict::Safe),
@@ -125,7 +133,13 @@ const DYNAMIC_KINDS: &[FindingKind] = &[FindingKind::LlscReservationLoss, Findin
 fn run_line_dynamic(line: &Line) -> Result<(), String> {
     let binary = fixture(&line.binary).display().to_string();
     let extra = line.dynamic.clone().unwrap_or_default();
-    let mut args = vec!["check".to_owned(), binary, "--format".into(), "json".into(), line.spec.clone()];
+    let mut args = vec![
+        "check".to_owned(),
+        binary,
+        "--format".into(),
+        "json".into(),
+        line.spec.clone(),
+    ];
     for (k, v) in &extra {
         if k == "handler" {
             args.push("--handler".into());
@@ -138,32 +152,61 @@ fn run_line_dynamic(line: &Line) -> Result<(), String> {
     }
     for p in &r.points {
         check_point(line, p)?;
-        let want_outcome = extra.iter().find(|(k, _)| k == "outcome").map(|(_, v)| v.as_str());
-        for f in p.findings.iter().filter(|f| DYNAMIC_KINDS.contains(&f.kind)) {
+        let want_outcome = extra
+            .iter()
+            .find(|(k, _)| k == "outcome")
+            .map(|(_, v)| v.as_str());
+        for f in p
+            .findings
+            .iter()
+            .filter(|f| DYNAMIC_KINDS.contains(&f.kind))
+        {
             let dynamic = f.evidence.get("dynamic");
-            let outcome = dynamic.and_then(|d| d.get("outcome")).and_then(|o| o.as_str()).unwrap_or("none");
+            let outcome = dynamic
+                .and_then(|d| d.get("outcome"))
+                .and_then(|o| o.as_str())
+                .unwrap_or("none");
             match want_outcome {
                 Some(want) if outcome != want => {
-                    return Err(format!("{} {:?}: outcome {outcome}, expected {want}", p.address, f.kind))
+                    return Err(format!(
+                        "{} {:?}: outcome {outcome}, expected {want}",
+                        p.address, f.kind
+                    ))
                 }
                 None if f.confirmed != Confirmed::Dynamic => {
-                    return Err(format!("{} {:?} is not confirmed by emulation (outcome {outcome})", p.address, f.kind))
+                    return Err(format!(
+                        "{} {:?} is not confirmed by emulation (outcome {outcome})",
+                        p.address, f.kind
+                    ))
                 }
                 _ => {}
             }
             if let Some((_, want)) = extra.iter().find(|(k, _)| k == "progress") {
-                let got = dynamic.and_then(|d| d.get("progress")).and_then(|o| o.as_str()).unwrap_or("none given");
+                let got = dynamic
+                    .and_then(|d| d.get("progress"))
+                    .and_then(|o| o.as_str())
+                    .unwrap_or("none given");
                 if got != want {
-                    return Err(format!("{} {:?}: progress {got}, expected {want}", p.address, f.kind));
+                    return Err(format!(
+                        "{} {:?}: progress {got}, expected {want}",
+                        p.address, f.kind
+                    ));
                 }
             }
         }
         if line.dynamic.is_some() {
             for k in line.findings.iter().flatten() {
-                let f = p.findings.iter().find(|f| f.kind == *k).expect("checked above");
+                let f = p
+                    .findings
+                    .iter()
+                    .find(|f| f.kind == *k)
+                    .expect("checked above");
                 let has_outcome = extra.iter().any(|(k, _)| k == "outcome");
                 if !has_outcome && f.confirmed != Confirmed::Dynamic {
-                    return Err(format!("{} {:?} is not confirmed by emulation", p.address, k));
+                    return Err(format!(
+                        "{} {:?} is not confirmed by emulation",
+                        p.address, k
+                    ));
                 }
             }
         }

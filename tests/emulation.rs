@@ -1,0 +1,204 @@
+//! The emulator and the trap model on the corpora, through the library:
+//! evidence that only execution can give (store-conditional outcomes,
+//! attempt counts, proven livelocks), and determinism.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{fixture, probesafe, report};
+use probesafe::decode::Decoder;
+use probesafe::emu::{Emulator, Exit, Input, ProbeMode, Trial};
+use probesafe::hazard::decode_function;
+use probesafe::load::Binary;
+
+const LLSC_TARGETS: &[&str] = &["aarch64", "aarch64-lse", "ppc64", "ppc64le"];
+
+struct Setup {
+    binary: Binary,
+}
+
+impl Setup {
+    fn new(target: &str) -> Setup {
+        Setup {
+            binary: Binary::open(&fixture(&format!("{target}/hazards.so"))).unwrap(),
+        }
+    }
+
+    /// Run `name` once with the trap at `probe_offset` (None: unprobed).
+    fn run(&self, name: &str, probe_offset: Option<u64>, case: u64) -> probesafe::emu::Outcome {
+        let f = self
+            .binary
+            .functions
+            .iter()
+            .find(|f| f.has_name(name))
+            .unwrap();
+        let decoder = Decoder::new(self.binary.arch).unwrap();
+        let insns = decode_function(&decoder, &self.binary, f);
+        let probe = probe_offset.map(|o| f.address + o);
+        let mut emu = Emulator::new(&self.binary).unwrap();
+        emu.instrument(
+            f.address,
+            f.end(),
+            &insns,
+            &probe.into_iter().collect::<Vec<_>>(),
+        )
+        .unwrap();
+        let input = Input::generate(self.binary.arch, 0x5eed, case);
+        let toc = f.descriptor.and_then(|d| self.binary.read_u64(d + 8));
+        emu.run(&Trial {
+            start: f.address,
+            entry: f.address,
+            toc,
+            probe,
+            mode: ProbeMode::Trap,
+            input: &input,
+            handlers: &[],
+            budget: 100_000,
+            timeout: Duration::from_secs(5),
+            trace: false,
+        })
+    }
+}
+
+fn offset_of(binary: &Binary, name: &str, mnemonic_prefix: &str) -> u64 {
+    let f = binary.functions.iter().find(|f| f.has_name(name)).unwrap();
+    let decoder = Decoder::new(binary.arch).unwrap();
+    let insns = decode_function(&decoder, binary, f);
+    insns
+        .iter()
+        .find(|i| i.mnemonic.starts_with(mnemonic_prefix))
+        .map(|i| i.address - f.address)
+        .unwrap_or_else(|| panic!("no {mnemonic_prefix} in {name}"))
+}
+
+#[test]
+fn unprobed_llsc_loop_succeeds() {
+    for target in LLSC_TARGETS {
+        let s = Setup::new(target);
+        let out = s.run("llsc_loop", None, 0);
+        assert_eq!(out.exit, Exit::Returned, "{target}: {:?}", out.exit);
+        assert_eq!(
+            out.sc.len(),
+            1,
+            "{target}: one store-conditional, first time"
+        );
+        assert!(
+            out.sc[0].ok,
+            "{target}: the unprobed store-conditional stores"
+        );
+    }
+}
+
+#[test]
+fn a_probe_after_the_store_conditional_changes_nothing() {
+    for target in LLSC_TARGETS {
+        let s = Setup::new(target);
+        let sc = offset_of(
+            &s.binary,
+            "llsc_loop",
+            if target.starts_with("ppc") {
+                "stdcx"
+            } else {
+                "stxr"
+            },
+        );
+        let out = s.run("llsc_loop", Some(sc + 4), 0);
+        assert_eq!(out.exit, Exit::Returned, "{target}: {:?}", out.exit);
+        assert_eq!(
+            out.hits, 1,
+            "{target}: the point after the loop is hit once"
+        );
+        assert!(out.sc.iter().all(|s| s.ok), "{target}: {:?}", out.sc);
+        let unprobed = s.run("llsc_loop", None, 0);
+        assert_eq!(
+            out.return_value, unprobed.return_value,
+            "{target}: same result as unprobed"
+        );
+    }
+}
+
+#[test]
+fn a_probe_inside_the_window_livelocks_and_it_is_proven() {
+    for target in LLSC_TARGETS {
+        let s = Setup::new(target);
+        let out = s.run("llsc_loop", Some(4), 0);
+        match out.exit {
+            Exit::Livelock { period, .. } => assert_eq!(period, 1, "{target}"),
+            other => panic!("{target}: {other:?}"),
+        }
+        assert!(
+            out.sc.iter().all(|s| !s.ok),
+            "{target}: every store-conditional fails: {:?}",
+            out.sc
+        );
+    }
+}
+
+#[test]
+fn a_bounded_loop_fails_exactly_its_retry_count() {
+    // llsc_bounded tries three times, then returns -1: the attempt count and
+    // the fallback come from execution, not from the static map.
+    for target in LLSC_TARGETS {
+        let s = Setup::new(target);
+        let ll = offset_of(
+            &s.binary,
+            "llsc_bounded",
+            if target.starts_with("ppc") {
+                "ldarx"
+            } else {
+                "ldxr"
+            },
+        );
+        let out = s.run("llsc_bounded", Some(ll + 4), 0);
+        assert_eq!(out.exit, Exit::Returned, "{target}");
+        assert_eq!(
+            out.sc.iter().filter(|s| !s.ok).count(),
+            3,
+            "{target}: {:?}",
+            out.sc
+        );
+        let ret = out.return_value.unwrap();
+        assert!(
+            ret == u64::MAX || ret as u32 == u32::MAX,
+            "{target}: returns -1, got {ret:#x}"
+        );
+        let unprobed = s.run("llsc_bounded", None, 0);
+        assert_eq!(unprobed.sc.iter().filter(|s| !s.ok).count(), 0, "{target}");
+    }
+}
+
+#[test]
+fn report_is_identical_whatever_the_jobs() {
+    for target in ["aarch64", "ppc64", "x86_64"] {
+        let so = fixture(&format!("{target}/hazards.so"))
+            .display()
+            .to_string();
+        let one = probesafe(["scan", &so, "--format", "json", "-j", "1"]);
+        let two = probesafe(["scan", &so, "--format", "json", "-j", "2"]);
+        let four = probesafe(["scan", &so, "--format", "json", "-j", "4"]);
+        assert_eq!(one.status.code(), Some(0));
+        assert!(
+            one.stdout == two.stdout && two.stdout == four.stdout,
+            "{target}: reports differ across --jobs"
+        );
+    }
+}
+
+#[test]
+fn witnesses_reproduce_with_trace() {
+    let so = fixture("aarch64/hazards.so").display().to_string();
+    let out = probesafe(["check", &so, "llsc_loop+4", "--trace"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("probe hit #1 at 0xb54"), "{text}");
+    assert!(
+        text.contains("exclusive monitor / reservation cleared"),
+        "{text}"
+    );
+    assert!(text.contains("store-conditional at 0xb58 FAILED"), "{text}");
+    assert!(text.contains("livelock proven"), "{text}");
+    let r = report(["check", &so, "llsc_loop+4", "--format", "json"]);
+    let dynamic = &r.points[0].findings[0].evidence["dynamic"];
+    assert_eq!(dynamic["outcome"], "confirmed");
+    assert_eq!(dynamic["witness"]["start"], "0xb50");
+}
