@@ -57,6 +57,7 @@ impl Setup {
             budget: 100_000,
             timeout: Duration::from_secs(5),
             trace: false,
+            memory: &[],
         })
     }
 }

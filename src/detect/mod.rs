@@ -159,6 +159,7 @@ impl<'a> Detector<'a> {
             budget: self.options.budget,
             timeout: self.options.timeout,
             trace,
+            memory: &[],
         }
     }
 

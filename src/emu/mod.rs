@@ -12,6 +12,7 @@
 //! [`run`] drives a trial through the trap model ([`crate::trap`]).
 
 pub mod abi;
+pub mod plain;
 mod ppc;
 pub mod run;
 pub mod selftest;
@@ -203,6 +204,17 @@ pub fn splitmix(state: &mut u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// arm64: the `max` CPU, so that ARMv8.1+ code (LSE atomics, PAC hints)
+/// runs; Unicorn's default Cortex-A72 is ARMv8.0. The other architectures
+/// keep their default model (on POWER the only correct 64-bit one).
+fn set_cpu_model<D>(uc: &mut Unicorn<'_, D>, arch: Arch) -> Result<(), String> {
+    if arch == Arch::Aarch64 {
+        uc.ctl_set_cpu_model(unicorn_engine_sys::Arm64CpuModel::MAX as i32)
+            .map_err(|e| uc_err("selecting the arm64 CPU model", e))?;
+    }
+    Ok(())
+}
+
 fn uc_err(what: &str, e: unicorn_engine::unicorn_const::uc_error) -> String {
     format!("{what}: {e:?}")
 }
@@ -223,7 +235,7 @@ impl Emulator {
         Ok(emu)
     }
 
-    fn mask_of(arch: Arch) -> u64 {
+    pub(crate) fn mask_of(arch: Arch) -> u64 {
         match arch {
             Arch::X86_64 => u64::MAX,
             Arch::Aarch64 => 0x0000_ffff_ffff_ffff,
@@ -249,6 +261,7 @@ impl Emulator {
         };
         let mut uc = Unicorn::new_with_data(uc_arch, mode, state)
             .map_err(|e| uc_err("opening the emulator", e))?;
+        set_cpu_model(&mut uc, arch)?;
         let mask = Self::mask_of(arch);
         if arch.is_ppc() {
             ppc::enter_64bit_real_mode(&mut uc, arch == Arch::Ppc64le)?;

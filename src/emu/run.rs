@@ -140,6 +140,9 @@ pub struct Trial<'a> {
     pub timeout: Duration,
     /// Record an instruction trace.
     pub trace: bool,
+    /// Bytes to write after the reset, before the run (test fixtures such
+    /// as a caller's buffer). Not journaled.
+    pub memory: &'a [(u64, Vec<u8>)],
 }
 
 /// How a trial ended.
@@ -326,6 +329,13 @@ impl Exit {
 }
 
 impl Emulator {
+    /// Read emulated memory (after a trial: what it left there).
+    pub fn read_memory(&self, addr: u64, len: usize) -> Option<Vec<u8>> {
+        let mut buf = vec![0; len];
+        self.uc.mem_read(self.to_cpu(addr), &mut buf).ok()?;
+        Some(buf)
+    }
+
     /// Run one trial.
     pub fn run(&mut self, trial: &Trial<'_>) -> Outcome {
         self.reset(trial);
@@ -473,6 +483,18 @@ impl Emulator {
         }
         if trial.trace {
             self.enable_trace();
+        }
+        for (addr, bytes) in trial.memory {
+            let page = addr & !(PAGE - 1);
+            if self.uc.mem_write(*addr, bytes).is_err() {
+                let _ = self.uc.mem_map(
+                    page,
+                    PAGE,
+                    unicorn_engine::unicorn_const::Prot::READ
+                        | unicorn_engine::unicorn_const::Prot::WRITE,
+                );
+                let _ = self.uc.mem_write(*addr, bytes);
+            }
         }
         let sp = STACK_BASE + STACK_SIZE - 0x4000;
         for (i, &reg) in self.abi.args.iter().enumerate() {
