@@ -124,7 +124,9 @@ fn analyse(
                 path: binary.path.clone(),
                 name: handler.clone(),
             })?;
-        handlers.push(f.entry);
+        // Entered like a call through a function pointer: the global entry
+        // (ppc64 ELFv2 sets r12 to it).
+        handlers.push(f.address);
     }
     let mut analyzer = Analyzer::new(binary, blacklist);
     if !common.static_only {

@@ -454,7 +454,21 @@ impl<'a> Detector<'a> {
         else {
             return;
         };
-        let named: Vec<Value> = chain
+        // One entry per function on the way (the first block executed in
+        // it), ending with the probe point reached again.
+        let function_of = |a: u64| self.binary.function_at(a).map(|f| f.address);
+        let mut steps: Vec<u64> = Vec::new();
+        for (i, &a) in chain.iter().enumerate() {
+            let continues = i + 1 < chain.len()
+                && steps.last().is_some_and(|&prev| {
+                    function_of(prev).is_some() && function_of(prev) == function_of(a)
+                });
+            if !continues {
+                steps.push(a);
+            }
+        }
+        steps.dedup();
+        let named: Vec<Value> = steps
             .iter()
             .map(|&a| {
                 let f = self.binary.function_at(a);
