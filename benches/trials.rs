@@ -1,11 +1,13 @@
-//! Trials per second per core on corpus regions, and the cost of
-//! probesafe's harness (hooks, journal, trap model, budgets) relative to a
-//! plain unhooked Unicorn run of the same function with the same input,
-//! measured side by side in one process. Run with `harness/bench.sh` or
-//! `cargo bench --bench trials`. Figures, not assertions.
+//! Trials per second per core on corpus regions (criterion), and next to
+//! each the same function run by a plain, unhooked Unicorn engine with the
+//! same mapping and input: the cost of probesafe's harness (hooks, write
+//! journal, trap model, budgets). `harness/bench.sh` prints the ratios from
+//! criterion's estimates. Figures, not assertions.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
 use probesafe::decode::Decoder;
 use probesafe::emu::plain::PlainEngine;
@@ -13,62 +15,39 @@ use probesafe::emu::{Emulator, Input, ProbeMode, Trial};
 use probesafe::hazard::decode_function;
 use probesafe::load::Binary;
 
-const ROUNDS: usize = 5;
+const CASES: &[(&str, &[&str])] = &[
+    (
+        "x86_64",
+        &["add3", "sum_array", "atomic_cas_long", "tm_fallback"],
+    ),
+    (
+        "aarch64",
+        &["add3", "sum_array", "atomic_cas_long", "llsc_loop"],
+    ),
+    (
+        "ppc64",
+        &["add3", "sum_array", "atomic_cas_long", "llsc_loop"],
+    ),
+    (
+        "ppc64le",
+        &["add3", "sum_array", "atomic_cas_long", "llsc_loop"],
+    ),
+];
 
-fn rate(mut f: impl FnMut(), n: usize) -> f64 {
-    // Warm the translation cache first.
-    for _ in 0..200 {
-        f();
-    }
-    let mut rates: Vec<f64> = (0..ROUNDS)
-        .map(|_| {
-            let t = Instant::now();
-            for _ in 0..n {
-                f();
-            }
-            n as f64 / t.elapsed().as_secs_f64()
-        })
-        .collect();
-    rates.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    rates[ROUNDS / 2]
-}
-
-fn main() {
+fn trials(c: &mut Criterion) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    println!(
-        "{:<10} {:<22} {:>8} {:>16} {:>16} {:>12}",
-        "target", "function", "insns", "probesafe/s", "plain/s", "slowdown"
-    );
-    let cases: &[(&str, &[&str])] = &[
-        (
-            "x86_64",
-            &["add3", "sum_array", "atomic_cas_long", "tm_fallback"],
-        ),
-        (
-            "aarch64",
-            &["add3", "sum_array", "atomic_cas_long", "llsc_loop"],
-        ),
-        (
-            "ppc64",
-            &["add3", "sum_array", "atomic_cas_long", "llsc_loop"],
-        ),
-        (
-            "ppc64le",
-            &["add3", "sum_array", "atomic_cas_long", "llsc_loop"],
-        ),
-    ];
-    let filter = std::env::args().nth(1).filter(|a| !a.starts_with('-'));
-    for (target, functions) in cases {
-        if filter.as_deref().is_some_and(|f| !target.contains(f)) {
-            continue;
-        }
+    for (target, functions) in CASES {
         let binary = Binary::open(&root.join(format!("corpora/{target}/hazards.so"))).unwrap();
         let decoder = Decoder::new(binary.arch).unwrap();
         let mut emu = Emulator::new(&binary).unwrap();
         let mut plain = PlainEngine::new(&binary).unwrap();
+        let mut group = c.benchmark_group(format!("trials/{target}"));
+        group.throughput(Throughput::Elements(1));
         for name in *functions {
             let f = binary.functions.iter().find(|f| f.has_name(name)).unwrap();
             let insns = decode_function(&decoder, &binary, f);
+            // A probe point (counted, not trapped) on the last instruction:
+            // the hook is there, as in a real trial.
             let last = insns.last().unwrap().address;
             emu.instrument(f.address, f.end(), &insns, &[last]).unwrap();
             let mut input = Input::generate(binary.arch, 0x5eed, 0);
@@ -92,29 +71,21 @@ fn main() {
                 trace: false,
                 memory: &[],
             };
-            let executed = emu.run(&trial).executed;
-            let n = 20_000;
-            let harness = rate(
-                || {
-                    emu.run(&trial);
-                },
-                n,
-            );
-            let unhooked = rate(
-                || {
-                    let _ = plain.run(f.address, toc, &input);
-                },
-                n,
-            );
-            println!(
-                "{:<10} {:<22} {:>8} {:>16.0} {:>16.0} {:>11.2}x",
-                target,
-                name,
-                executed,
-                harness,
-                unhooked,
-                unhooked / harness
-            );
+            group.bench_function(format!("{name}/probesafe"), |b| b.iter(|| emu.run(&trial)));
+            group.bench_function(format!("{name}/unhooked"), |b| {
+                b.iter(|| plain.run(f.address, toc, &input))
+            });
         }
+        group.finish();
     }
 }
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_millis(800))
+        .sample_size(20);
+    targets = trials
+}
+criterion_main!(benches);
