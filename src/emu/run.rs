@@ -42,25 +42,29 @@ pub struct Input {
 impl Input {
     /// Generate the input of case `case` from `seed`: per argument, an edge
     /// value, a small integer, a pointer into the lazily materialised heap,
-    /// or a random word. Every fourth case echoes the 32- or 64-bit word
-    /// behind the first pointer argument into the next argument, so that
-    /// comparisons between an argument and memory (a compare-and-swap's
-    /// expected value) are taken both ways.
+    /// or a random word. Odd cases echo the word behind a pointer argument
+    /// (the first, second or third, in turn) into the next argument, so that
+    /// a comparison between an argument and memory (a compare-and-swap's
+    /// expected value, wherever the convention puts it) is taken both ways.
     pub fn generate(arch: Arch, seed: u64, case: u64) -> Input {
         let mut state = seed ^ case.wrapping_mul(0xd1b5_4a32_d192_ed03);
         let n = super::abi::abi(arch).args.len();
+        let echo = case % 2 == 1;
+        let pointer = ((case / 2) % 3) as usize;
         let mut args = Vec::with_capacity(n);
         for i in 0..n {
             let r = splitmix(&mut state);
             // Case 0 is the plainest input: pointers first, then small values.
-            let kind = if case == 0 || case % 4 == 1 {
-                if i < 2 {
-                    0
-                } else {
-                    3
+            let kind = match () {
+                _ if case == 0 => {
+                    if i < 2 {
+                        0
+                    } else {
+                        3
+                    }
                 }
-            } else {
-                r % 8
+                _ if echo && i == pointer => 0,
+                _ => r % 8,
             };
             args.push(match kind {
                 0..=2 => HEAP_BASE + ((r >> 8) & 0xff) * PAGE * 4 + ((r >> 20) & 0x3f8),
@@ -77,12 +81,16 @@ impl Input {
                 _ => splitmix(&mut state),
             });
         }
-        if case % 4 == 1 && n > 1 {
+        if echo {
+            let target = (pointer + 1) % 3;
             let big = arch.big_endian();
-            args[1] = if (case / 4) % 2 == 0 {
-                lazy_bytes(args[0], 8, big)
+            // A 64-bit word also satisfies a 32-bit comparison on a
+            // little-endian target; big-endian needs the first four bytes.
+            let narrow = big && (case / 6) % 2 == 1;
+            args[target] = if narrow {
+                lazy_bytes(args[pointer], 4, big) as u32 as i32 as i64 as u64
             } else {
-                lazy_bytes(args[0], 4, big) as u32 as i32 as i64 as u64
+                lazy_bytes(args[pointer], 8, big)
             };
         }
         Input {
