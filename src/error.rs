@@ -79,6 +79,16 @@ pub enum Error {
         /// Its size.
         size: u64,
     },
+    /// A point spec needs DWARF and the binary has none.
+    #[error(
+        "{path}: {spec} needs debug information (DWARF), and none was found (try --debug-file)"
+    )]
+    NoDebugInfo {
+        /// The file.
+        path: PathBuf,
+        /// The spec.
+        spec: String,
+    },
     /// A point address lies outside every function of the binary.
     #[error("{path}: address {address:#x} is outside any function")]
     OutsideFunction {

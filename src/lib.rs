@@ -15,9 +15,11 @@ pub mod load;
 
 pub use error::{Error, Result};
 pub mod cfg;
+pub mod debuginfo;
 pub mod detect;
 pub mod emu;
 pub mod hazard;
 pub mod point;
 pub mod report;
+pub mod survey;
 pub mod trap;

@@ -199,6 +199,15 @@ impl ArchSpec for Aarch64 {
         Class::Other
     }
 
+    fn dwarf_register(&self, n: u16) -> Option<String> {
+        match n {
+            0..=30 => Some(format!("x{n}")),
+            31 => Some("sp".into()),
+            64..=95 => Some(format!("v{}", n - 64)),
+            _ => None,
+        }
+    }
+
     fn tx_success_taken(&self, begin_op_str: &str, mnemonic: &str, op_str: &str) -> Option<bool> {
         // tstart Xt writes 0 when the transaction started, the cause otherwise.
         let tested = op_str.split(',').next()?.trim();

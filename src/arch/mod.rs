@@ -179,6 +179,8 @@ pub trait ArchSpec: Sync {
     fn raw_encodings(&self) -> &'static [RawEncoding] {
         &[]
     }
+    /// The name of DWARF register number `n` (the psABI's numbering).
+    fn dwarf_register(&self, n: u16) -> Option<String>;
     /// Whether a transaction begin names its abort fallback as a branch
     /// target (x86 `xbegin rel32`); elsewhere the failure is a status value.
     fn tx_begin_branches(&self) -> bool {

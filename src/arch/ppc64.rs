@@ -193,6 +193,19 @@ impl ArchSpec for Ppc64 {
         RAW
     }
 
+    fn dwarf_register(&self, n: u16) -> Option<String> {
+        match n {
+            0..=31 => Some(format!("r{n}")),
+            32..=63 => Some(format!("f{}", n - 32)),
+            65 => Some("lr".into()),
+            66 => Some("ctr".into()),
+            68..=75 => Some(format!("cr{}", n - 68)),
+            76 => Some("xer".into()),
+            77..=108 => Some(format!("v{}", n - 77)),
+            _ => None,
+        }
+    }
+
     fn tx_success_taken(&self, _begin_op_str: &str, mnemonic: &str, op_str: &str) -> Option<bool> {
         // tbegin. sets CR0[EQ] when the transaction failed to start.
         let on_cr0 = !op_str.contains("cr") || op_str.trim_start().starts_with("cr0");

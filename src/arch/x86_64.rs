@@ -57,6 +57,18 @@ impl ArchSpec for X86_64 {
         1
     }
 
+    fn dwarf_register(&self, n: u16) -> Option<String> {
+        const NAMES: [&str; 17] = [
+            "rax", "rdx", "rcx", "rbx", "rsi", "rdi", "rbp", "rsp", "r8", "r9", "r10", "r11",
+            "r12", "r13", "r14", "r15", "rip",
+        ];
+        match n {
+            0..=16 => Some(NAMES[n as usize].to_owned()),
+            17..=32 => Some(format!("xmm{}", n - 17)),
+            _ => None,
+        }
+    }
+
     fn tx_begin_branches(&self) -> bool {
         true
     }

@@ -37,6 +37,60 @@ pub enum Command {
         #[command(flatten)]
         common: Common,
     },
+    /// Every variable and parameter in scope at the given points, each with
+    /// all of its DWARF locations there.
+    Vars {
+        /// The ELF binary.
+        binary: PathBuf,
+        /// Point specs.
+        #[arg(required = true, value_name = "SPEC")]
+        specs: Vec<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Write to FILE (atomically) instead of standard output.
+        #[arg(long, short = 'o', value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Read DWARF from this file instead (a separate debug file).
+        #[arg(long, value_name = "PATH")]
+        debug_file: Option<PathBuf>,
+        /// Refuse the binary unless its GNU build-id is HEX.
+        #[arg(long, value_name = "HEX")]
+        expect_build_id: Option<String>,
+    },
+    /// The seed's experiments per function: out-of-line copies (.call),
+    /// inline instances (.inline), clones, whether a return probe is
+    /// possible, and the parameters located at each inline entry.
+    Survey {
+        /// The ELF binary.
+        binary: PathBuf,
+        /// Only functions matching this glob.
+        #[arg(long = "functions", value_name = "GLOB")]
+        functions: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Write to FILE (atomically) instead of standard output.
+        #[arg(long, short = 'o', value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Read DWARF from this file instead (a separate debug file).
+        #[arg(long, value_name = "PATH")]
+        debug_file: Option<PathBuf>,
+    },
+    /// Compare two builds of the same code: lost or gained .call and return
+    /// probes, inline-instance counts, clones, blacklist, source lines.
+    Diff {
+        /// The first build.
+        a: PathBuf,
+        /// The second build.
+        b: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Write to FILE (atomically) instead of standard output.
+        #[arg(long, short = 'o', value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
     /// Prove that the emulator's 64-bit modes work on this build (each
     /// architecture's self-test and its result).
     Selftest {
@@ -88,6 +142,10 @@ pub struct Common {
     /// Refuse the binary unless its GNU build-id is HEX.
     #[arg(long, value_name = "HEX")]
     pub expect_build_id: Option<String>,
+    /// Read DWARF from this file (a separate debug file) instead of the
+    /// binary, its .gnu_debuglink or /usr/lib/debug/.build-id.
+    #[arg(long, value_name = "PATH")]
+    pub debug_file: Option<PathBuf>,
     /// In text output, list safe points too.
     #[arg(long)]
     pub all: bool,

@@ -4,11 +4,15 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
+use std::sync::Arc;
+
+use probesafe::debuginfo::DebugInfo;
 use probesafe::detect::DynamicOptions;
 use probesafe::hazard::{Analyzer, Blacklist, Selection};
 use probesafe::load::Binary;
 use probesafe::point::PointSpec;
 use probesafe::report::{render_text, BinaryInfo, Layout, Report, Verdict};
+use probesafe::survey;
 use probesafe::Error;
 
 use super::args::{Cli, Command, Common, FailOn, Format};
@@ -17,6 +21,80 @@ use super::trace;
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
+        Command::Vars {
+            binary,
+            specs,
+            format,
+            output,
+            debug_file,
+            expect_build_id,
+        } => {
+            let binary = open_pinned(&binary, expect_build_id.as_deref())?;
+            let specs = parse_specs(&specs)?;
+            let text = super::vars::run(
+                &binary,
+                debug_file.as_deref(),
+                &specs,
+                format == Format::Json,
+            )?;
+            emit(output.as_deref(), &text)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Survey {
+            binary,
+            functions,
+            format,
+            output,
+            debug_file,
+        } => {
+            let binary = Binary::open(&binary)?;
+            let debug = DebugInfo::load(&binary, debug_file.as_deref())?;
+            let s = survey::survey(
+                &binary,
+                debug.as_ref(),
+                &Blacklist::of(&binary),
+                functions.as_deref(),
+            )?;
+            let text = match format {
+                Format::Json => serde_json::to_string_pretty(&s)? + "\n",
+                Format::Text => survey::render_text(&s),
+            };
+            emit(output.as_deref(), &text)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Diff {
+            a,
+            b,
+            format,
+            output,
+        } => {
+            let mut sides = Vec::new();
+            for path in [&a, &b] {
+                let binary = Binary::open(path)?;
+                let debug = DebugInfo::load(&binary, None)?;
+                let s = survey::survey(&binary, debug.as_ref(), &Blacklist::of(&binary), None)?;
+                let lines = debug
+                    .as_ref()
+                    .map(|d| survey::line_map(&binary, d))
+                    .unwrap_or_default();
+                sides.push((s, lines));
+            }
+            let changes = survey::diff(&sides[0].0, &sides[1].0, &sides[0].1, &sides[1].1);
+            let text = match format {
+                Format::Json => {
+                    serde_json::to_string_pretty(&serde_json::json!({
+                        "tool": probesafe::report::Tool::default(),
+                        "a": sides[0].0.binary,
+                        "b": sides[1].0.binary,
+                        "totals": { "a": sides[0].0.totals, "b": sides[1].0.totals },
+                        "changes": changes,
+                    }))? + "\n"
+                }
+                Format::Text => render_diff(&sides[0].0, &sides[1].0, &changes),
+            };
+            emit(output.as_deref(), &text)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Selftest { format } => {
             let checks = probesafe::emu::selftest::run_all();
             let text = match format {
@@ -84,18 +162,78 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
+fn render_diff(a: &survey::Survey, b: &survey::Survey, changes: &[survey::Change]) -> String {
+    use std::fmt::Write;
+    let mut out = format!(
+        "a: {} ({})\nb: {} ({})\n",
+        a.binary.path, a.binary.arch, b.binary.path, b.binary.arch
+    );
+    let (ta, tb) = (&a.totals, &b.totals);
+    let _ = writeln!(
+        out,
+        ".call functions {} -> {}, only inlined {} -> {}, inline instances {} -> {}, clones {} -> {}, without return probe {} -> {}",
+        ta.with_call, tb.with_call, ta.only_inlined, tb.only_inlined, ta.inline_instances, tb.inline_instances, ta.clones, tb.clones, ta.without_return_probe, tb.without_return_probe
+    );
+    for c in changes {
+        let line = match c {
+            survey::Change::LostCall { function } => {
+                format!("lost .call       {function}: no out-of-line copy any more")
+            }
+            survey::Change::GainedCall { function } => format!("gained .call     {function}"),
+            survey::Change::InlineCount {
+                function,
+                before,
+                after,
+            } => format!("inline count     {function}: {before} -> {after}"),
+            survey::Change::NewClone { function, clone } => {
+                format!("new clone        {function}{clone}")
+            }
+            survey::Change::VanishedClone { function, clone } => {
+                format!("vanished clone   {function}{clone}")
+            }
+            survey::Change::GainedReturn { function } => format!("gained .return   {function}"),
+            survey::Change::LostReturn { function } => format!("lost .return     {function}"),
+            survey::Change::Blacklist {
+                function,
+                blacklisted,
+            } => {
+                format!(
+                    "blacklist        {function}: {}",
+                    if *blacklisted {
+                        "now covered"
+                    } else {
+                        "no longer covered"
+                    }
+                )
+            }
+            survey::Change::Line {
+                line,
+                before,
+                after,
+            } => format!("line moved       {line}: {before:?} -> {after:?}"),
+        };
+        let _ = writeln!(out, "{line}");
+    }
+    let _ = writeln!(out, "{} changes", changes.len());
+    out
+}
+
 fn parse_specs(specs: &[String]) -> Result<Vec<PointSpec>, Error> {
     specs.iter().map(|s| s.parse()).collect()
 }
 
 fn open(path: &std::path::Path, common: &Common) -> Result<Binary> {
+    open_pinned(path, common.expect_build_id.as_deref())
+}
+
+fn open_pinned(path: &std::path::Path, expect_build_id: Option<&str>) -> Result<Binary> {
     let binary = Binary::open(path)?;
-    if let Some(expected) = &common.expect_build_id {
+    if let Some(expected) = expect_build_id {
         let actual = binary.build_id_hex();
         if actual.as_deref() != Some(expected.to_ascii_lowercase().as_str()) {
             return Err(Error::BuildIdMismatch {
                 path: path.to_owned(),
-                expected: expected.clone(),
+                expected: expected.to_owned(),
                 actual: actual.unwrap_or_else(|| "none".into()),
             }
             .into());
@@ -128,7 +266,10 @@ fn analyse(
         // (ppc64 ELFv2 sets r12 to it).
         handlers.push(f.address);
     }
-    let mut analyzer = Analyzer::new(binary, blacklist);
+    let debug = DebugInfo::load(binary, common.debug_file.as_deref())?.map(Arc::new);
+    let mut analyzer = Analyzer::new(binary, blacklist)
+        .with_debug_info(debug)
+        .with_detail(layout == Layout::Points);
     if !common.static_only {
         analyzer = analyzer.with_dynamic(DynamicOptions {
             cases: common.cases.max(1),

@@ -4,6 +4,7 @@ mod args;
 mod commands;
 mod output;
 mod trace;
+mod vars;
 
 use std::process::ExitCode;
 

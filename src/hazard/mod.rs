@@ -12,15 +12,16 @@ pub mod windows;
 use std::collections::{BTreeMap, BTreeSet};
 
 use rayon::prelude::*;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::cfg::{Cfg, Exit};
+use crate::debuginfo::DebugInfo;
 use crate::decode::{Decoder, Insn};
 use crate::detect::{self, Detector, DynamicOptions};
 use crate::emu::Emulator;
 use crate::error::{Error, Result};
 use crate::load::{Binary, Function};
-use crate::point::{glob_match, PointSpec, Probe};
+use crate::point::{file_matches, glob_match, PointSpec, Probe};
 use crate::report::{hex, Finding, FindingKind, Point};
 
 pub use blacklist::Blacklist;
@@ -105,6 +106,8 @@ pub struct Analyzer<'b> {
     binary: &'b Binary,
     blacklist: Blacklist,
     dynamic: Option<DynamicOptions>,
+    debug: Option<std::sync::Arc<DebugInfo>>,
+    detail: bool,
 }
 
 impl<'b> Analyzer<'b> {
@@ -115,7 +118,27 @@ impl<'b> Analyzer<'b> {
             binary,
             blacklist,
             dynamic: None,
+            debug: None,
+            detail: false,
         }
+    }
+
+    /// Use DWARF: source-level point specs, inline sites, tail-call sites.
+    pub fn with_debug_info(mut self, debug: Option<std::sync::Arc<DebugInfo>>) -> Analyzer<'b> {
+        self.debug = debug;
+        self
+    }
+
+    /// Add the costlier per-point details (the parameters with a location
+    /// at an inline site); `check` wants them, a whole-binary `scan` not.
+    pub fn with_detail(mut self, detail: bool) -> Analyzer<'b> {
+        self.detail = detail;
+        self
+    }
+
+    /// The DWARF in use, if any.
+    pub fn debug_info(&self) -> Option<&DebugInfo> {
+        self.debug.as_deref()
     }
 
     /// Confirm the static findings by emulation (see [`crate::detect`]).
@@ -244,23 +267,143 @@ impl<'b> Analyzer<'b> {
                 }
                 Ok(())
             }
-            PointSpec::Function { pattern, probe } => {
-                let found = self.matching_functions(pattern);
-                if found.is_empty() {
-                    return Err(self.unknown(pattern));
-                }
-                for i in found {
-                    let wanted = selection.by_function.entry(i).or_default();
-                    match probe {
-                        Probe::Call => {
-                            wanted.points.insert(self.binary.functions[i].entry);
-                        }
-                        Probe::Return => wanted.exits = true,
+            PointSpec::Function {
+                pattern,
+                file,
+                probe,
+            } => self.select_function(selection, spec, pattern, file.as_deref(), *probe),
+            PointSpec::Statement {
+                function,
+                file,
+                line,
+            } => {
+                let debug = self.needs_debug(spec)?;
+                let mut found = false;
+                for row in debug.lines.iter().filter(|r| r.is_stmt && r.line == *line) {
+                    if !file_matches(file, debug.file(row)) {
+                        continue;
                     }
+                    let Some(owner) = self.binary.function_at(row.address) else {
+                        continue;
+                    };
+                    let dwarf_name = debug.function_at(row.address).map(|f| f.name.as_str());
+                    if function != "*"
+                        && !owner.names().any(|n| glob_match(function, n))
+                        && !dwarf_name.is_some_and(|n| glob_match(function, n))
+                    {
+                        continue;
+                    }
+                    let i = self.function_index_at(row.address)?;
+                    selection
+                        .by_function
+                        .entry(i)
+                        .or_default()
+                        .points
+                        .insert(row.address);
+                    found = true;
+                }
+                if !found {
+                    return Err(Error::BadSpec {
+                        spec: spec.to_string(),
+                        reason: format!(
+                            "no is_stmt line-table row for {file}:{line} in {}",
+                            debug.source.display()
+                        ),
+                    });
                 }
                 Ok(())
             }
         }
+    }
+
+    fn needs_debug(&self, spec: &PointSpec) -> Result<&DebugInfo> {
+        self.debug.as_deref().ok_or_else(|| Error::NoDebugInfo {
+            path: self.binary.path.clone(),
+            spec: spec.to_string(),
+        })
+    }
+
+    fn select_function(
+        &self,
+        selection: &mut Selection,
+        spec: &PointSpec,
+        pattern: &str,
+        file: Option<&str>,
+        probe: Probe,
+    ) -> Result<()> {
+        let debug = self.debug.as_deref();
+        if file.is_some() || probe == Probe::Inline {
+            self.needs_debug(spec)?;
+        }
+        // Functions by symbol name, and (with DWARF) by source name: a
+        // compiler clone `f.isra.0` is an out-of-line copy of `f`.
+        let mut found: BTreeSet<usize> = BTreeSet::new();
+        if file.is_none() {
+            found.extend(self.matching_functions(pattern));
+        }
+        if let Some(debug) = debug {
+            for f in debug
+                .functions
+                .iter()
+                .filter(|f| glob_match(pattern, &f.name))
+            {
+                if file.is_some_and(|file| {
+                    !f.decl_file
+                        .as_deref()
+                        .is_some_and(|d| file_matches(file, d))
+                }) {
+                    continue;
+                }
+                if let Ok(i) = self.function_index_at(f.low) {
+                    found.insert(i);
+                }
+            }
+        }
+        match probe {
+            Probe::Inline => {
+                let debug = self.needs_debug(spec)?;
+                let mut any = false;
+                for inline in debug
+                    .inlines
+                    .iter()
+                    .filter(|i| glob_match(pattern, &i.name))
+                {
+                    if file.is_some_and(|file| {
+                        !inline
+                            .decl_file
+                            .as_deref()
+                            .is_some_and(|d| file_matches(file, d))
+                    }) {
+                        continue;
+                    }
+                    let i = self.function_index_at(inline.entry)?;
+                    selection
+                        .by_function
+                        .entry(i)
+                        .or_default()
+                        .points
+                        .insert(inline.entry);
+                    any = true;
+                }
+                if !any {
+                    return Err(self.unknown(&format!("{pattern} (no inline instance)")));
+                }
+                return Ok(());
+            }
+            _ if found.is_empty() => return Err(self.unknown(pattern)),
+            _ => {}
+        }
+        for i in found {
+            let wanted = selection.by_function.entry(i).or_default();
+            match probe {
+                Probe::Call => {
+                    wanted.points.insert(self.binary.functions[i].entry);
+                }
+                Probe::Return => wanted.exits = true,
+                Probe::Inline => unreachable!("handled above"),
+            }
+        }
+        Ok(())
     }
 
     /// Analyse the selection; `jobs` threads (all cores by default).
@@ -311,6 +454,23 @@ impl<'b> Analyzer<'b> {
             for i in 0..facts.cfg.insns.len() {
                 if let Some(exit) = facts.cfg.exit(i) {
                     addrs.insert(facts.cfg.insns[i].address, Some(exit));
+                }
+            }
+            // DWARF's tail-call sites (DW_AT_call_tail_call) name jumps the
+            // decoder may not see leaving the function (a jump into a
+            // shared epilogue of another function's range, say).
+            if let Some(debug) = self.debug.as_deref() {
+                for insn in &facts.cfg.insns {
+                    let site = debug
+                        .tail_calls
+                        .iter()
+                        .any(|t| t.pc == Some(insn.address) || t.return_pc == Some(insn.next()));
+                    let jump = matches!(insn.class, crate::arch::Class::Jump { .. });
+                    if site && jump {
+                        addrs.entry(insn.address).or_insert(Some(Exit::TailCall {
+                            target: insn.target.unwrap_or(0),
+                        }));
+                    }
                 }
             }
         }
@@ -490,6 +650,9 @@ impl<'b> Analyzer<'b> {
                 json!({ "instruction": insn.text(), "reason": reason }),
             ));
         }
+        if let Some(debug) = self.debug.as_deref() {
+            out.extend(self.dwarf_findings(debug, function, addr));
+        }
         for w in facts.llsc.iter().filter(|w| w.contains(i)) {
             out.push(window_finding(cfg, w, i));
         }
@@ -499,6 +662,11 @@ impl<'b> Analyzer<'b> {
         match exit {
             Some(Exit::TailCall { target }) => {
                 let name = self.binary.function_at(target).map(|f| f.name.clone());
+                let dwarf = self.debug.as_deref().map(|d| {
+                    d.tail_calls
+                        .iter()
+                        .any(|t| t.pc == Some(addr) || t.return_pc == Some(insn.next()))
+                });
                 out.push(Finding::new_static(
                     FindingKind::TailCallExit,
                     format!(
@@ -506,7 +674,7 @@ impl<'b> Analyzer<'b> {
                         function.name,
                         name.clone().unwrap_or_else(|| hex(target))
                     ),
-                    json!({ "jump": hex(addr), "target": hex(target), "target_symbol": name }),
+                    json!({ "jump": hex(addr), "target": hex(target), "target_symbol": name, "dwarf_call_site": dwarf }),
                 ));
             }
             Some(Exit::IndirectJump) => {
@@ -521,6 +689,111 @@ impl<'b> Analyzer<'b> {
                 ));
             }
             _ => {}
+        }
+        out
+    }
+}
+
+impl Analyzer<'_> {
+    /// `inlined-site` and `multiple-views` at `addr`, from DWARF.
+    fn dwarf_findings(&self, debug: &DebugInfo, function: &Function, addr: u64) -> Vec<Finding> {
+        let mut out = Vec::new();
+        let chain = debug.inline_chain(addr);
+        let caller = debug
+            .function_at(addr)
+            .map_or_else(|| function.name.clone(), |f| f.name.clone());
+        let place = |file: &Option<String>, line: Option<u64>| match (file, line) {
+            (Some(f), Some(l)) => format!("{f}:{l}"),
+            (None, Some(l)) => format!("line {l}"),
+            _ => "an unknown line".into(),
+        };
+        let mut views: Vec<Value> = Vec::new();
+        if let Some(innermost) = chain.last() {
+            let (with, without) = if self.detail {
+                let vars = debug.variables_at(addr);
+                let params: Vec<_> = vars
+                    .iter()
+                    .filter(|v| v.parameter && v.scope == innermost.name)
+                    .collect();
+                let has = |v: &&crate::debuginfo::Variable| {
+                    v.locations
+                        .iter()
+                        .any(|l| l.kind != crate::debuginfo::LocationKind::OptimizedOut)
+                };
+                (
+                    Some(
+                        params
+                            .iter()
+                            .filter(|v| has(v))
+                            .map(|v| v.name.clone())
+                            .collect::<Vec<_>>(),
+                    ),
+                    Some(
+                        params
+                            .iter()
+                            .filter(|v| !has(v))
+                            .map(|v| v.name.clone())
+                            .collect::<Vec<_>>(),
+                    ),
+                )
+            } else {
+                (None, None)
+            };
+            let chain_json: Vec<Value> = chain
+                .iter()
+                .map(|i| json!({ "function": i.name, "entry": hex(i.entry), "call_file": i.call_file, "call_line": i.call_line }))
+                .collect();
+            out.push(Finding::new_static(
+                FindingKind::InlinedSite,
+                format!(
+                    "{addr:#x} is inside {} inlined into {caller} (called at {}): an inline instance has no entry or return of its own",
+                    innermost.name,
+                    place(&chain[0].call_file, chain[0].call_line)
+                ),
+                json!({
+                    "caller": caller,
+                    "chain": chain_json,
+                    "params_with_location": with,
+                    "params_without_location": without,
+                }),
+            ));
+            // One view per function on the chain: the caller at its call
+            // line, each inline at the next call line, the innermost at the
+            // line table's line.
+            views.push(json!({ "function": caller, "file": chain[0].call_file, "line": chain[0].call_line }));
+            for w in chain.windows(2) {
+                views.push(json!({ "function": w[0].name, "file": w[1].call_file, "line": w[1].call_line }));
+            }
+            let row = debug.row_for(addr);
+            views.push(json!({
+                "function": innermost.name,
+                "file": row.map(|r| debug.file(r)),
+                "line": row.map(|r| r.line),
+            }));
+        }
+        // Several lines of one function at one address (an entry's opening
+        // line and its first statement) are normal and not views of
+        // different functions; only the inline chain makes them.
+        if views.len() > 1 {
+            let text: Vec<String> = views
+                .iter()
+                .map(|v| {
+                    format!(
+                        "{} {}:{}",
+                        v["function"].as_str().unwrap_or("?"),
+                        v["file"].as_str().unwrap_or("?"),
+                        v["line"]
+                    )
+                })
+                .collect();
+            out.push(Finding::new_static(
+                FindingKind::MultipleViews,
+                format!(
+                    "{addr:#x} belongs to several source views at once: {}",
+                    text.join("; ")
+                ),
+                json!({ "views": views }),
+            ));
         }
         out
     }

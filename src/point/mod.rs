@@ -1,8 +1,9 @@
 //! Point specs: how a user names the places to probe.
 //!
 //! `0xADDR`, `SYMBOL`, `SYMBOL+OFFSET` (hex `0x..` or decimal),
-//! `function("NAME").call` and `function("NAME").return`, with `*` and `?`
-//! globs in NAME.
+//! `function("NAME").call`, `function("NAME").return` and
+//! `function("NAME").inline`, with `*` and `?` globs in NAME and an optional
+//! `@FILE`; `statement("FUNC@FILE:LINE")` and `FILE:LINE` (needs DWARF).
 
 use std::fmt;
 use std::str::FromStr;
@@ -16,6 +17,8 @@ pub enum Probe {
     Call,
     /// Each exit: returns and tail-call jumps.
     Return,
+    /// The entry of each inline instance (DWARF).
+    Inline,
 }
 
 /// A parsed point spec.
@@ -30,12 +33,24 @@ pub enum PointSpec {
         /// Byte offset; `None` means the function's probe entry.
         offset: Option<u64>,
     },
-    /// `function("NAME").call` or `.return`.
+    /// `function("NAME[@FILE]").call`, `.return` or `.inline`.
     Function {
         /// Name or glob.
         pattern: String,
+        /// The declaring file (glob, or a path suffix), if given.
+        file: Option<String>,
         /// Which probe.
         probe: Probe,
+    },
+    /// `statement("FUNC@FILE:LINE")` or `FILE:LINE`: the `is_stmt`
+    /// addresses of a source line (DWARF).
+    Statement {
+        /// Function name or glob (`*` for any).
+        function: String,
+        /// File glob or path suffix.
+        file: String,
+        /// Line.
+        line: u32,
     },
 }
 
@@ -51,6 +66,14 @@ impl FromStr for PointSpec {
         if s.is_empty() {
             return Err(bad("empty"));
         }
+        if let Some(rest) = s.strip_prefix("statement(") {
+            let inner = rest
+                .strip_prefix('"')
+                .and_then(|r| r.strip_suffix("\")"))
+                .ok_or_else(|| bad("expected statement(\"FUNC@FILE:LINE\")"))?;
+            let (function, place) = inner.rsplit_once('@').unwrap_or(("*", inner));
+            return statement(function, place).ok_or_else(|| bad("expected FILE:LINE after '@'"));
+        }
         if let Some(rest) = s.strip_prefix("function(") {
             let rest = rest
                 .strip_prefix('"')
@@ -58,23 +81,35 @@ impl FromStr for PointSpec {
             let (pattern, rest) = rest
                 .split_once("\")")
                 .ok_or_else(|| bad("unterminated name: expected \")"))?;
+            let (pattern, file) = match pattern.rsplit_once('@') {
+                Some((name, file)) if !file.is_empty() => (name, Some(file.to_owned())),
+                _ => (pattern, None),
+            };
             if pattern.is_empty() {
                 return Err(bad("empty function name"));
             }
             let probe = match rest {
                 ".call" => Probe::Call,
                 ".return" => Probe::Return,
-                "" => return Err(bad("missing .call or .return")),
+                ".inline" => Probe::Inline,
+                "" => return Err(bad("missing .call, .return or .inline")),
                 other => {
                     return Err(bad(&format!(
-                        "unknown probe {other:?}: expected .call or .return"
+                        "unknown probe {other:?}: expected .call, .return or .inline"
                     )))
                 }
             };
             return Ok(PointSpec::Function {
                 pattern: pattern.to_owned(),
+                file,
                 probe,
             });
+        }
+        if let Some((file, line)) = s.rsplit_once(':') {
+            let plain = !file.is_empty() && !file.ends_with(':') && !file.contains(['(', '+']);
+            if plain && !line.is_empty() && line.bytes().all(|b| b.is_ascii_digit()) {
+                return statement("*", s).ok_or_else(|| bad("expected FILE:LINE"));
+            }
         }
         if let Some(hex) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
             return u64::from_str_radix(hex, 16)
@@ -114,15 +149,51 @@ impl fmt::Display for PointSpec {
                 name,
                 offset: Some(o),
             } => write!(f, "{name}+{o:#x}"),
-            PointSpec::Function { pattern, probe } => {
+            PointSpec::Function {
+                pattern,
+                file,
+                probe,
+            } => {
                 let p = match probe {
                     Probe::Call => "call",
                     Probe::Return => "return",
+                    Probe::Inline => "inline",
                 };
-                write!(f, "function(\"{pattern}\").{p}")
+                match file {
+                    Some(file) => write!(f, "function(\"{pattern}@{file}\").{p}"),
+                    None => write!(f, "function(\"{pattern}\").{p}"),
+                }
             }
+            PointSpec::Statement {
+                function,
+                file,
+                line,
+            } => write!(f, "statement(\"{function}@{file}:{line}\")"),
         }
     }
+}
+
+fn statement(function: &str, place: &str) -> Option<PointSpec> {
+    let (file, line) = place.rsplit_once(':')?;
+    let line: u32 = line.parse().ok()?;
+    (!file.is_empty()).then(|| PointSpec::Statement {
+        function: if function.is_empty() {
+            "*".into()
+        } else {
+            function.to_owned()
+        },
+        file: file.to_owned(),
+        line,
+    })
+}
+
+/// Whether a source path matches a file pattern: a glob over the whole
+/// path, or the path ends with the pattern at a `/` boundary.
+pub fn file_matches(pattern: &str, path: &str) -> bool {
+    glob_match(pattern, path)
+        || path == pattern
+        || path.ends_with(&format!("/{pattern}"))
+        || glob_match(&format!("*/{pattern}"), path)
 }
 
 fn parse_number(s: &str) -> Option<u64> {
@@ -198,9 +269,36 @@ mod tests {
             p("function(\"a*b\").return").unwrap(),
             PointSpec::Function {
                 pattern: "a*b".into(),
+                file: None,
                 probe: Probe::Return
             }
         );
+        assert_eq!(
+            p("function(\"f@src/x.c\").inline").unwrap(),
+            PointSpec::Function {
+                pattern: "f".into(),
+                file: Some("src/x.c".into()),
+                probe: Probe::Inline
+            }
+        );
+        assert_eq!(
+            p("statement(\"*@dwarf.c:42\")").unwrap(),
+            PointSpec::Statement {
+                function: "*".into(),
+                file: "dwarf.c".into(),
+                line: 42
+            }
+        );
+        assert_eq!(
+            p("src/dwarf.c:7").unwrap(),
+            PointSpec::Statement {
+                function: "*".into(),
+                file: "src/dwarf.c".into(),
+                line: 7
+            }
+        );
+        // C++ scopes are not FILE:LINE.
+        assert!(matches!(p("ns::f").unwrap(), PointSpec::Symbol { .. }));
         // C++ operator names keep their '+'.
         assert_eq!(
             p("operator+").unwrap(),
@@ -243,6 +341,9 @@ mod tests {
         assert!(!glob_match("f?o", "fo"));
         assert!(glob_match("*lock*", "spin_lock_irq"));
         assert!(!glob_match("*lock", "spin_lock_irq"));
+        assert!(file_matches("dwarf.c", "src/dwarf.c"));
+        assert!(file_matches("src/*.c", "src/dwarf.c"));
+        assert!(!file_matches("arf.c", "src/dwarf.c"));
         assert!(glob_match("a*b*c", "axxbyyc"));
     }
 }

@@ -1,0 +1,713 @@
+//! Debug information (DWARF 4 and 5): functions and their out-of-line
+//! copies, inline instances, the line table, tail-call sites, and the
+//! variables in scope at a pc with all their locations.
+//!
+//! Compilation units are parsed in parallel into compact summaries; the DIE
+//! tree of one unit is walked again on demand for variables.
+
+pub mod location;
+mod sections;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use gimli::{
+    AttributeValue, DebuggingInformationEntry, EndianArcSlice, Reader, RunTimeEndian, Unit,
+};
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::arch::spec;
+use crate::error::{Error, Result};
+use crate::load::Binary;
+pub use location::{Location, LocationKind};
+
+type R = EndianArcSlice<RunTimeEndian>;
+
+/// An out-of-line function with code (a compiler clone counts: its DWARF
+/// name is the original function's).
+#[derive(Clone, Debug, Serialize)]
+pub struct DwarfFunction {
+    /// The source name.
+    pub name: String,
+    /// The linkage name, if different.
+    pub linkage_name: Option<String>,
+    /// Code ranges.
+    pub ranges: Vec<(u64, u64)>,
+    /// Lowest address.
+    pub low: u64,
+    /// Declaring file.
+    pub decl_file: Option<String>,
+    /// Declaring line.
+    pub decl_line: Option<u64>,
+    #[serde(skip)]
+    unit: usize,
+}
+
+/// An inline instance (`DW_TAG_inlined_subroutine`).
+#[derive(Clone, Debug, Serialize)]
+pub struct Inline {
+    /// The inlined function's name.
+    pub name: String,
+    /// Where a probe on the instance goes.
+    pub entry: u64,
+    /// Its code ranges.
+    pub ranges: Vec<(u64, u64)>,
+    /// The inlined function's declaring file.
+    pub decl_file: Option<String>,
+    /// The call site's file.
+    pub call_file: Option<String>,
+    /// The call site's line.
+    pub call_line: Option<u64>,
+    /// Nesting: 1 for an instance directly in a function.
+    pub depth: u32,
+    /// Index of the out-of-line function it is inlined into.
+    pub function: Option<usize>,
+}
+
+impl Inline {
+    /// Whether `pc` is in the instance.
+    pub fn contains(&self, pc: u64) -> bool {
+        self.ranges.iter().any(|&(a, b)| pc >= a && pc < b)
+    }
+}
+
+/// One line-table row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct LineRow {
+    /// Address.
+    pub address: u64,
+    /// Index into [`DebugInfo::files`].
+    pub file: u32,
+    /// Line.
+    pub line: u32,
+    /// A recommended breakpoint location.
+    pub is_stmt: bool,
+}
+
+/// A variable or parameter in scope at a pc.
+#[derive(Clone, Debug, Serialize)]
+pub struct Variable {
+    /// Its name.
+    pub name: String,
+    /// A parameter rather than a local.
+    pub parameter: bool,
+    /// The function or inline instance whose scope it is in.
+    pub scope: String,
+    /// Every location valid at the pc (several when location lists
+    /// overlap); `optimized-out` when there is none.
+    pub locations: Vec<Location>,
+}
+
+/// A tail-call site from DWARF (`DW_TAG_call_site` with `DW_AT_call_tail_call`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct TailCallSite {
+    /// `DW_AT_call_pc`: the jump itself (DWARF 5), if given.
+    pub pc: Option<u64>,
+    /// `DW_AT_call_return_pc` / `DW_AT_low_pc`: the address after it.
+    pub return_pc: Option<u64>,
+}
+
+/// The DWARF of a binary.
+pub struct DebugInfo {
+    /// The file the DWARF came from (the binary or a separate debug file).
+    pub source: PathBuf,
+    /// Out-of-line functions with code, by address.
+    pub functions: Vec<DwarfFunction>,
+    /// Inline instances.
+    pub inlines: Vec<Inline>,
+    /// Line rows, by address.
+    pub lines: Vec<LineRow>,
+    /// Source files.
+    pub files: Vec<String>,
+    /// Tail-call sites.
+    pub tail_calls: Vec<TailCallSite>,
+    dwarf: gimli::Dwarf<R>,
+    units: Vec<gimli::DebugInfoOffset>,
+    arch: crate::arch::Arch,
+}
+
+impl std::fmt::Debug for DebugInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DebugInfo")
+            .field("source", &self.source)
+            .field("functions", &self.functions.len())
+            .field("inlines", &self.inlines.len())
+            .finish()
+    }
+}
+
+/// What one compilation unit contributes.
+#[derive(Default)]
+struct UnitSummary {
+    functions: Vec<DwarfFunction>,
+    inlines: Vec<Inline>,
+    lines: Vec<(u64, String, u32, bool)>,
+    tail_calls: Vec<TailCallSite>,
+}
+
+fn bad(path: &Path, e: gimli::Error) -> Error {
+    Error::BadSection {
+        path: path.to_owned(),
+        section: ".debug_info".into(),
+        reason: e.to_string(),
+    }
+}
+
+impl DebugInfo {
+    /// Load the DWARF of `binary` (or of `debug_file`); `Ok(None)` when
+    /// there is none.
+    pub fn load(binary: &Binary, debug_file: Option<&Path>) -> Result<Option<DebugInfo>> {
+        let Some(sections) = sections::load(&binary.path, debug_file)? else {
+            return Ok(None);
+        };
+        let endian = if sections.big_endian {
+            RunTimeEndian::Big
+        } else {
+            RunTimeEndian::Little
+        };
+        let empty: Arc<[u8]> = Arc::from(Vec::new());
+        let dwarf = gimli::Dwarf::load(|id| -> std::result::Result<R, gimli::Error> {
+            let data = sections
+                .data
+                .get(id.name())
+                .cloned()
+                .unwrap_or_else(|| empty.clone());
+            Ok(EndianArcSlice::new(data, endian))
+        })
+        .map_err(|e| bad(&sections.file, e))?;
+        let mut headers = Vec::new();
+        let mut iter = dwarf.units();
+        // A hostile .debug_info can claim a huge number of units; bound it.
+        while let Some(header) = iter.next().map_err(|e| bad(&sections.file, e))? {
+            if let Some(offset) = header.offset().as_debug_info_offset() {
+                headers.push(offset);
+            }
+            if headers.len() > 10_000_000 {
+                break;
+            }
+        }
+        let summaries: Vec<UnitSummary> = headers
+            .par_iter()
+            .enumerate()
+            .map(|(i, &offset)| summarize(&dwarf, offset, i).unwrap_or_default())
+            .collect();
+        let mut info = DebugInfo {
+            source: sections.file.clone(),
+            functions: Vec::new(),
+            inlines: Vec::new(),
+            lines: Vec::new(),
+            files: Vec::new(),
+            tail_calls: Vec::new(),
+            dwarf,
+            units: headers,
+            arch: binary.arch,
+        };
+        let mut file_index: HashMap<String, u32> = HashMap::new();
+        for s in summaries {
+            let base = info.functions.len();
+            info.functions.extend(s.functions);
+            info.inlines.extend(s.inlines.into_iter().map(|mut i| {
+                i.function = i.function.map(|f| f + base);
+                i
+            }));
+            for (address, file, line, is_stmt) in s.lines {
+                let next = file_index.len() as u32;
+                let file = *file_index.entry(file.clone()).or_insert_with(|| {
+                    info.files.push(file);
+                    next
+                });
+                info.lines.push(LineRow {
+                    address,
+                    file,
+                    line,
+                    is_stmt,
+                });
+            }
+            info.tail_calls.extend(s.tail_calls);
+        }
+        // Sort functions, keeping inline parents pointing at the right one.
+        let mut order: Vec<usize> = (0..info.functions.len()).collect();
+        order.sort_by_key(|&i| (info.functions[i].low, i));
+        let mut new_index = vec![0; order.len()];
+        for (new, &old) in order.iter().enumerate() {
+            new_index[old] = new;
+        }
+        let mut functions: Vec<Option<DwarfFunction>> =
+            info.functions.drain(..).map(Some).collect();
+        info.functions = order
+            .iter()
+            .map(|&i| functions[i].take().expect("each once"))
+            .collect();
+        for inline in &mut info.inlines {
+            inline.function = inline.function.map(|f| new_index[f]);
+        }
+        info.inlines.sort_by_key(|i| (i.entry, i.depth));
+        info.lines.sort_by_key(|r| (r.address, r.line));
+        Ok(Some(info))
+    }
+
+    /// The file name of a line row.
+    pub fn file(&self, row: &LineRow) -> &str {
+        self.files
+            .get(row.file as usize)
+            .map_or("?", String::as_str)
+    }
+
+    /// The line rows at exactly `pc`.
+    pub fn rows_at(&self, pc: u64) -> &[LineRow] {
+        let start = self.lines.partition_point(|r| r.address < pc);
+        let end = self.lines.partition_point(|r| r.address <= pc);
+        &self.lines[start..end]
+    }
+
+    /// The row that covers `pc` (the last row at or before it).
+    pub fn row_for(&self, pc: u64) -> Option<&LineRow> {
+        let i = self.lines.partition_point(|r| r.address <= pc);
+        self.lines[..i].last()
+    }
+
+    /// The inline instances that contain `pc`, outermost first.
+    pub fn inline_chain(&self, pc: u64) -> Vec<&Inline> {
+        let mut chain: Vec<&Inline> = self.inlines.iter().filter(|i| i.contains(pc)).collect();
+        chain.sort_by_key(|i| i.depth);
+        chain
+    }
+
+    /// The out-of-line function whose code contains `pc`.
+    pub fn function_at(&self, pc: u64) -> Option<&DwarfFunction> {
+        self.functions
+            .iter()
+            .find(|f| f.ranges.iter().any(|&(a, b)| pc >= a && pc < b))
+    }
+
+    /// Every variable and parameter in scope at `pc`, innermost scope last.
+    pub fn variables_at(&self, pc: u64) -> Vec<Variable> {
+        let Some(function) = self.function_at(pc) else {
+            return Vec::new();
+        };
+        let Some(&offset) = self.units.get(function.unit) else {
+            return Vec::new();
+        };
+        let Ok(header) = self.dwarf.debug_info.header_from_offset(offset) else {
+            return Vec::new();
+        };
+        let Ok(unit) = self.dwarf.unit(header) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        let Ok(mut tree) = unit.entries_tree(None) else {
+            return out;
+        };
+        if let Ok(root) = tree.root() {
+            let _ = self.collect_vars(&unit, root, pc, None, &mut out, 0);
+        }
+        out
+    }
+
+    fn collect_vars(
+        &self,
+        unit: &Unit<R>,
+        node: gimli::EntriesTreeNode<'_, '_, '_, R>,
+        pc: u64,
+        scope: Option<&str>,
+        out: &mut Vec<Variable>,
+        depth: u32,
+    ) -> gimli::Result<()> {
+        if depth > 64 {
+            return Ok(());
+        }
+        let entry = node.entry().clone();
+        let tag = entry.tag();
+        let in_scope = matches!(
+            tag,
+            gimli::DW_TAG_subprogram
+                | gimli::DW_TAG_inlined_subroutine
+                | gimli::DW_TAG_lexical_block
+        );
+        let mut scope_name = scope.map(str::to_owned);
+        if in_scope {
+            if !self.contains(unit, &entry, pc) {
+                return Ok(());
+            }
+            if tag != gimli::DW_TAG_lexical_block {
+                scope_name =
+                    Some(name_of(&self.dwarf, unit, &entry, 0).unwrap_or_else(|| "?".into()));
+            }
+        }
+        let mut children = node.children();
+        while let Some(child) = children.next()? {
+            let ctag = child.entry().tag();
+            if in_scope
+                && matches!(
+                    ctag,
+                    gimli::DW_TAG_formal_parameter | gimli::DW_TAG_variable
+                )
+            {
+                let e = child.entry().clone();
+                out.push(self.variable(unit, &e, pc, scope_name.as_deref().unwrap_or("?")));
+            } else if matches!(
+                ctag,
+                gimli::DW_TAG_subprogram
+                    | gimli::DW_TAG_inlined_subroutine
+                    | gimli::DW_TAG_lexical_block
+                    | gimli::DW_TAG_namespace
+            ) {
+                self.collect_vars(unit, child, pc, scope_name.as_deref(), out, depth + 1)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn contains(
+        &self,
+        unit: &Unit<R>,
+        entry: &DebuggingInformationEntry<'_, '_, R>,
+        pc: u64,
+    ) -> bool {
+        let Ok(mut ranges) = self.dwarf.die_ranges(unit, entry) else {
+            return false;
+        };
+        while let Ok(Some(r)) = ranges.next() {
+            if pc >= r.begin && pc < r.end {
+                return true;
+            }
+        }
+        false
+    }
+
+    fn variable(
+        &self,
+        unit: &Unit<R>,
+        entry: &DebuggingInformationEntry<'_, '_, R>,
+        pc: u64,
+        scope: &str,
+    ) -> Variable {
+        let spec = spec(self.arch);
+        let name = name_of(&self.dwarf, unit, entry, 0).unwrap_or_else(|| "?".into());
+        let parameter = entry.tag() == gimli::DW_TAG_formal_parameter;
+        let mut locations = Vec::new();
+        match entry.attr_value(gimli::DW_AT_location) {
+            Ok(Some(AttributeValue::Exprloc(expr))) => {
+                locations.push(location::describe(expr.0, unit.encoding(), spec, None));
+            }
+            Ok(Some(attr)) => {
+                if let Ok(Some(mut list)) = self.dwarf.attr_locations(unit, attr) {
+                    while let Ok(Some(l)) = list.next() {
+                        if pc >= l.range.begin && pc < l.range.end {
+                            locations.push(location::describe(
+                                l.data.0,
+                                unit.encoding(),
+                                spec,
+                                Some((l.range.begin, l.range.end)),
+                            ));
+                        }
+                    }
+                }
+            }
+            _ => {
+                if let Ok(Some(value)) = entry.attr_value(gimli::DW_AT_const_value) {
+                    let text = match value {
+                        AttributeValue::Sdata(v) => v.to_string(),
+                        AttributeValue::Udata(v) => v.to_string(),
+                        AttributeValue::Data1(v) => v.to_string(),
+                        AttributeValue::Data2(v) => v.to_string(),
+                        AttributeValue::Data4(v) => v.to_string(),
+                        AttributeValue::Data8(v) => v.to_string(),
+                        _ => "a constant".into(),
+                    };
+                    locations.push(Location {
+                        kind: LocationKind::Constant,
+                        text,
+                        range: None,
+                    });
+                }
+            }
+        }
+        if locations.is_empty() {
+            locations.push(Location {
+                kind: LocationKind::OptimizedOut,
+                text: "no location at this pc".into(),
+                range: None,
+            });
+        }
+        Variable {
+            name,
+            parameter,
+            scope: scope.to_owned(),
+            locations,
+        }
+    }
+}
+
+/// A DIE's name, following `DW_AT_abstract_origin` and `DW_AT_specification`.
+fn name_of(
+    dwarf: &gimli::Dwarf<R>,
+    unit: &Unit<R>,
+    entry: &DebuggingInformationEntry<'_, '_, R>,
+    depth: u32,
+) -> Option<String> {
+    if let Ok(Some(attr)) = entry.attr_value(gimli::DW_AT_name) {
+        if let Ok(s) = dwarf.attr_string(unit, attr) {
+            return Some(s.to_string_lossy().ok()?.into_owned());
+        }
+    }
+    if depth > 4 {
+        return None;
+    }
+    for at in [gimli::DW_AT_abstract_origin, gimli::DW_AT_specification] {
+        if let Ok(Some(AttributeValue::UnitRef(offset))) = entry.attr_value(at) {
+            if let Ok(origin) = unit.entry(offset) {
+                return name_of(dwarf, unit, &origin, depth + 1);
+            }
+        }
+    }
+    None
+}
+
+fn linkage_name_of(
+    dwarf: &gimli::Dwarf<R>,
+    unit: &Unit<R>,
+    entry: &DebuggingInformationEntry<'_, '_, R>,
+) -> Option<String> {
+    for at in [gimli::DW_AT_linkage_name, gimli::DW_AT_MIPS_linkage_name] {
+        if let Ok(Some(attr)) = entry.attr_value(at) {
+            if let Ok(s) = dwarf.attr_string(unit, attr) {
+                return s.to_string_lossy().ok().map(|s| s.into_owned());
+            }
+        }
+    }
+    None
+}
+
+/// The path of file `index` of a unit's line program.
+fn file_name(dwarf: &gimli::Dwarf<R>, unit: &Unit<R>, index: u64) -> Option<String> {
+    let program = unit.line_program.as_ref()?;
+    let header = program.header();
+    let file = header.file(index)?;
+    let name = dwarf
+        .attr_string(unit, file.path_name())
+        .ok()?
+        .to_string_lossy()
+        .ok()?
+        .into_owned();
+    if name.starts_with('/') {
+        return Some(name);
+    }
+    let dir = file
+        .directory(header)
+        .and_then(|d| dwarf.attr_string(unit, d).ok())
+        .and_then(|d| d.to_string_lossy().ok().map(|d| d.into_owned()))
+        .unwrap_or_default();
+    let joined = if dir.is_empty() || dir == "." {
+        name
+    } else {
+        format!("{dir}/{name}")
+    };
+    Some(joined.trim_start_matches("./").to_owned())
+}
+
+/// A unit's file name by index, resolved once.
+fn cached_file(
+    files: &mut HashMap<u64, String>,
+    dwarf: &gimli::Dwarf<R>,
+    unit: &Unit<R>,
+    index: u64,
+) -> String {
+    files
+        .entry(index)
+        .or_insert_with(|| file_name(dwarf, unit, index).unwrap_or_else(|| "?".into()))
+        .clone()
+}
+
+fn ranges_of(
+    dwarf: &gimli::Dwarf<R>,
+    unit: &Unit<R>,
+    entry: &DebuggingInformationEntry<'_, '_, R>,
+) -> Vec<(u64, u64)> {
+    let mut out = Vec::new();
+    if let Ok(mut ranges) = dwarf.die_ranges(unit, entry) {
+        while let Ok(Some(r)) = ranges.next() {
+            if r.begin < r.end && out.len() < 4096 {
+                out.push((r.begin, r.end));
+            }
+        }
+    }
+    out.sort_unstable();
+    out
+}
+
+fn attr_addr(
+    dwarf: &gimli::Dwarf<R>,
+    unit: &Unit<R>,
+    entry: &DebuggingInformationEntry<'_, '_, R>,
+    at: gimli::DwAt,
+) -> Option<u64> {
+    match entry.attr_value(at).ok()?? {
+        AttributeValue::Addr(a) => Some(a),
+        v @ AttributeValue::DebugAddrIndex(_) => dwarf.attr_address(unit, v).ok()?,
+        _ => None,
+    }
+}
+
+fn attr_udata(entry: &DebuggingInformationEntry<'_, '_, R>, at: gimli::DwAt) -> Option<u64> {
+    entry.attr_value(at).ok()??.udata_value()
+}
+
+/// Walk one unit into a summary.
+fn summarize(
+    dwarf: &gimli::Dwarf<R>,
+    offset: gimli::DebugInfoOffset,
+    index: usize,
+) -> gimli::Result<UnitSummary> {
+    let header = dwarf.debug_info.header_from_offset(offset)?;
+    let unit = dwarf.unit(header)?;
+    let mut s = UnitSummary::default();
+    let mut files: HashMap<u64, String> = HashMap::new();
+    if let Some(program) = unit.line_program.clone() {
+        let mut rows = program.rows();
+        let mut count = 0u64;
+        while let Some((_, row)) = rows.next_row()? {
+            count += 1;
+            if count > 50_000_000 {
+                break;
+            }
+            if row.end_sequence() {
+                continue;
+            }
+            let Some(line) = row.line() else { continue };
+            let file = files
+                .entry(row.file_index())
+                .or_insert_with(|| {
+                    file_name(dwarf, &unit, row.file_index()).unwrap_or_else(|| "?".into())
+                })
+                .clone();
+            s.lines.push((
+                row.address(),
+                file,
+                line.get().min(u64::from(u32::MAX)) as u32,
+                row.is_stmt(),
+            ));
+        }
+    }
+    let mut tree = unit.entries_tree(None)?;
+    let root = tree.root()?;
+    walk(dwarf, &unit, root, None, None, 0, index, &mut s, &mut files)?;
+    Ok(s)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn walk(
+    dwarf: &gimli::Dwarf<R>,
+    unit: &Unit<R>,
+    node: gimli::EntriesTreeNode<'_, '_, '_, R>,
+    function: Option<usize>,
+    parent_depth: Option<u32>,
+    level: u32,
+    unit_index: usize,
+    s: &mut UnitSummary,
+    files: &mut HashMap<u64, String>,
+) -> gimli::Result<()> {
+    if level > 256 {
+        return Ok(());
+    }
+    let entry = node.entry().clone();
+    let mut function = function;
+    let mut depth = parent_depth;
+    match entry.tag() {
+        gimli::DW_TAG_subprogram => {
+            let ranges = ranges_of(dwarf, unit, &entry);
+            if let Some(&(low, _)) = ranges.first() {
+                let decl_file = attr_udata(&entry, gimli::DW_AT_decl_file)
+                    .map(|f| cached_file(files, dwarf, unit, f));
+                // A concrete instance takes its declaration from the origin.
+                let decl_file = decl_file.or_else(|| origin_decl_file(dwarf, unit, &entry, files));
+                s.functions.push(DwarfFunction {
+                    name: name_of(dwarf, unit, &entry, 0)
+                        .unwrap_or_else(|| format!("<anonymous at {low:#x}>")),
+                    linkage_name: linkage_name_of(dwarf, unit, &entry),
+                    ranges,
+                    low,
+                    decl_file,
+                    decl_line: attr_udata(&entry, gimli::DW_AT_decl_line),
+                    unit: unit_index,
+                });
+                function = Some(s.functions.len() - 1);
+                depth = Some(0);
+            }
+        }
+        gimli::DW_TAG_inlined_subroutine => {
+            let ranges = ranges_of(dwarf, unit, &entry);
+            if let Some(&(low, _)) = ranges.first() {
+                let entry_pc = match entry.attr_value(gimli::DW_AT_entry_pc).ok().flatten() {
+                    Some(AttributeValue::Addr(a)) => a,
+                    Some(v @ AttributeValue::DebugAddrIndex(_)) => {
+                        dwarf.attr_address(unit, v).ok().flatten().unwrap_or(low)
+                    }
+                    Some(v) => v.udata_value().map_or(low, |off| low.wrapping_add(off)),
+                    None => attr_addr(dwarf, unit, &entry, gimli::DW_AT_low_pc).unwrap_or(low),
+                };
+                let d = depth.unwrap_or(0) + 1;
+                let call_file = attr_udata(&entry, gimli::DW_AT_call_file)
+                    .map(|f| cached_file(files, dwarf, unit, f));
+                let decl_file = origin_decl_file(dwarf, unit, &entry, files);
+                s.inlines.push(Inline {
+                    name: name_of(dwarf, unit, &entry, 0).unwrap_or_else(|| "?".into()),
+                    decl_file,
+                    entry: entry_pc,
+                    ranges,
+                    call_file,
+                    call_line: attr_udata(&entry, gimli::DW_AT_call_line),
+                    depth: d,
+                    function,
+                });
+                depth = Some(d);
+            }
+        }
+        gimli::DW_TAG_call_site | gimli::DW_TAG_GNU_call_site => {
+            let tail = [gimli::DW_AT_call_tail_call, gimli::DW_AT_GNU_tail_call]
+                .iter()
+                .any(|&at| matches!(entry.attr_value(at), Ok(Some(AttributeValue::Flag(true)))));
+            if tail {
+                s.tail_calls.push(TailCallSite {
+                    pc: attr_addr(dwarf, unit, &entry, gimli::DW_AT_call_pc),
+                    return_pc: attr_addr(dwarf, unit, &entry, gimli::DW_AT_call_return_pc)
+                        .or_else(|| attr_addr(dwarf, unit, &entry, gimli::DW_AT_low_pc)),
+                });
+            }
+        }
+        _ => {}
+    }
+    let mut children = node.children();
+    while let Some(child) = children.next()? {
+        walk(
+            dwarf,
+            unit,
+            child,
+            function,
+            depth,
+            level + 1,
+            unit_index,
+            s,
+            files,
+        )?;
+    }
+    Ok(())
+}
+
+fn origin_decl_file(
+    dwarf: &gimli::Dwarf<R>,
+    unit: &Unit<R>,
+    entry: &DebuggingInformationEntry<'_, '_, R>,
+    files: &mut HashMap<u64, String>,
+) -> Option<String> {
+    for at in [gimli::DW_AT_abstract_origin, gimli::DW_AT_specification] {
+        if let Ok(Some(AttributeValue::UnitRef(offset))) = entry.attr_value(at) {
+            let origin = unit.entry(offset).ok()?;
+            let f = attr_udata(&origin, gimli::DW_AT_decl_file)?;
+            return Some(cached_file(files, dwarf, unit, f));
+        }
+    }
+    None
+}

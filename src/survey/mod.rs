@@ -1,0 +1,556 @@
+//! The seed's experiments: how much inlining and cloning change what can
+//! be probed. Per source function: its out-of-line copies (`.call`
+//! points, compiler clones included), its inline instances (`.inline`
+//! points) with the parameters that have a location at each entry, whether
+//! a return probe is possible, and whether the blacklist covers it; and
+//! [`diff`] between two builds of the same code.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::cfg::Exit;
+use crate::debuginfo::{DebugInfo, LocationKind};
+use crate::decode::Decoder;
+use crate::error::Result;
+use crate::hazard::{Blacklist, FunctionFacts};
+use crate::load::Binary;
+use crate::point::glob_match;
+use crate::report::{hex, BinaryInfo, Tool};
+
+/// Suffixes GCC and Clang give compiler clones of a function.
+const CLONE_MARKERS: &[&str] = &[
+    ".isra.",
+    ".constprop.",
+    ".part.",
+    ".cold",
+    ".lto_priv.",
+    ".specialized.",
+    ".llvm.",
+];
+
+/// Split `f.isra.0` into (`f`, Some(`.isra.0`)).
+pub fn clone_base(symbol: &str) -> (&str, Option<&str>) {
+    CLONE_MARKERS
+        .iter()
+        .filter_map(|m| symbol.find(m))
+        .min()
+        .filter(|&i| i > 0)
+        .map_or((symbol, None), |i| (&symbol[..i], Some(&symbol[i..])))
+}
+
+/// One out-of-line copy.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct Copy {
+    /// Its probe entry.
+    pub address: String,
+    /// Its symbol, if it has one.
+    pub symbol: Option<String>,
+    /// The clone suffix (`.isra.0`), if it is a clone.
+    pub clone: Option<String>,
+    /// It has a return instruction (not only tail-call exits).
+    pub returns: bool,
+    /// Its exits by tail call.
+    pub tail_call_exits: usize,
+}
+
+/// One inline instance.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct InlineSite {
+    /// Its entry (the `.inline` point).
+    pub entry: String,
+    /// The function it is inlined into.
+    pub caller: Option<String>,
+    /// Where the call was.
+    pub call_site: Option<String>,
+    /// Parameters with a location at the entry.
+    pub params_with_location: Vec<String>,
+    /// Parameters without one (optimised out there).
+    pub params_without_location: Vec<String>,
+}
+
+/// What probing can do with one source function.
+#[derive(Clone, Debug, Serialize)]
+pub struct FunctionSurvey {
+    /// The source name.
+    pub name: String,
+    /// The declaring file, from DWARF.
+    pub decl_file: Option<String>,
+    /// Out-of-line copies (`.call` points).
+    pub out_of_line: Vec<Copy>,
+    /// Inline instances (`.inline` points).
+    pub inline_instances: Vec<InlineSite>,
+    /// A `.return` probe is possible: some copy has a real return.
+    pub return_probe: bool,
+    /// The kernel's blacklist covers some copy.
+    pub blacklisted: bool,
+}
+
+/// Totals over all functions.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct Totals {
+    /// Source functions.
+    pub functions: usize,
+    /// With at least one out-of-line copy.
+    pub with_call: usize,
+    /// Only inlined: no `.call` point at all.
+    pub only_inlined: usize,
+    /// Inline instances.
+    pub inline_instances: usize,
+    /// Out-of-line copies.
+    pub out_of_line_copies: usize,
+    /// Copies that are compiler clones.
+    pub clones: usize,
+    /// Functions with several out-of-line copies.
+    pub multiple_copies: usize,
+    /// Functions with copies but no possible return probe.
+    pub without_return_probe: usize,
+}
+
+/// A survey of one binary.
+#[derive(Clone, Debug, Serialize)]
+pub struct Survey {
+    /// The tool.
+    pub tool: Tool,
+    /// The binary.
+    pub binary: BinaryInfo,
+    /// Where the DWARF came from (null: symbols only).
+    pub debug_file: Option<String>,
+    /// Per function, by name.
+    pub functions: Vec<FunctionSurvey>,
+    /// Totals.
+    pub totals: Totals,
+}
+
+/// Survey a binary (functions matching `glob`, or all).
+pub fn survey(
+    binary: &Binary,
+    debug: Option<&DebugInfo>,
+    blacklist: &Blacklist,
+    glob: Option<&str>,
+) -> Result<Survey> {
+    let mut by_name: BTreeMap<String, FunctionSurvey> = BTreeMap::new();
+    let entry = |by_name: &mut BTreeMap<String, FunctionSurvey>, name: &str| -> bool {
+        if glob.is_some_and(|g| !glob_match(g, name)) {
+            return false;
+        }
+        by_name
+            .entry(name.to_owned())
+            .or_insert_with(|| FunctionSurvey {
+                name: name.to_owned(),
+                decl_file: None,
+                out_of_line: Vec::new(),
+                inline_instances: Vec::new(),
+                return_probe: false,
+                blacklisted: false,
+            });
+        true
+    };
+    // Out-of-line copies: every function of the binary, named by DWARF when
+    // it knows the source name (a clone's DWARF name is its origin's).
+    let copies: Vec<(String, Option<String>, Copy, bool)> = binary
+        .functions
+        .par_iter()
+        .map_init(
+            || Decoder::new(binary.arch),
+            |decoder, f| {
+                let dwarf = debug.and_then(|d| d.functions.iter().find(|df| df.low == f.address));
+                let (base, suffix) = clone_base(&f.name);
+                let name = dwarf.map_or_else(|| base.to_owned(), |d| d.name.clone());
+                let (returns, tails) = match decoder {
+                    Ok(decoder) => {
+                        let facts = FunctionFacts::of(decoder, binary, f);
+                        let exits: Vec<Exit> = (0..facts.cfg.insns.len())
+                            .filter_map(|i| facts.cfg.exit(i))
+                            .collect();
+                        (
+                            exits.contains(&Exit::Return),
+                            exits
+                                .iter()
+                                .filter(|e| matches!(e, Exit::TailCall { .. }))
+                                .count(),
+                        )
+                    }
+                    Err(_) => (false, 0),
+                };
+                let copy = Copy {
+                    address: hex(f.entry),
+                    symbol: Some(f.name.clone()),
+                    clone: suffix.map(str::to_owned),
+                    returns,
+                    tail_call_exits: tails,
+                };
+                let blacklisted = blacklist.lookup(f.address).next().is_some();
+                (
+                    name,
+                    dwarf.and_then(|d| d.decl_file.clone()),
+                    copy,
+                    blacklisted,
+                )
+            },
+        )
+        .collect();
+    for (name, decl_file, copy, blacklisted) in copies {
+        if entry(&mut by_name, &name) {
+            let s = by_name.get_mut(&name).expect("just made");
+            s.decl_file = s.decl_file.take().or(decl_file);
+            s.return_probe |= copy.returns;
+            s.blacklisted |= blacklisted;
+            s.out_of_line.push(copy);
+        }
+    }
+    if let Some(debug) = debug {
+        let sites: Vec<(String, Option<String>, InlineSite)> = debug
+            .inlines
+            .par_iter()
+            .filter(|i| glob.is_none_or(|g| glob_match(g, &i.name)))
+            .map(|i| {
+                let params: Vec<_> = debug
+                    .variables_at(i.entry)
+                    .into_iter()
+                    .filter(|v| v.parameter && v.scope == i.name)
+                    .collect();
+                let has = |v: &crate::debuginfo::Variable| {
+                    v.locations
+                        .iter()
+                        .any(|l| l.kind != LocationKind::OptimizedOut)
+                };
+                let site = InlineSite {
+                    entry: hex(i.entry),
+                    caller: i
+                        .function
+                        .and_then(|f| debug.functions.get(f))
+                        .map(|f| f.name.clone()),
+                    call_site: match (&i.call_file, i.call_line) {
+                        (Some(f), Some(l)) => Some(format!("{f}:{l}")),
+                        _ => None,
+                    },
+                    params_with_location: params
+                        .iter()
+                        .filter(|v| has(v))
+                        .map(|v| v.name.clone())
+                        .collect(),
+                    params_without_location: params
+                        .iter()
+                        .filter(|v| !has(v))
+                        .map(|v| v.name.clone())
+                        .collect(),
+                };
+                (i.name.clone(), i.decl_file.clone(), site)
+            })
+            .collect();
+        for (name, decl_file, site) in sites {
+            if entry(&mut by_name, &name) {
+                let s = by_name.get_mut(&name).expect("just made");
+                s.decl_file = s.decl_file.take().or(decl_file);
+                s.inline_instances.push(site);
+            }
+        }
+    }
+    let mut functions: Vec<FunctionSurvey> = by_name.into_values().collect();
+    for f in &mut functions {
+        f.out_of_line.sort_by(|a, b| a.address.cmp(&b.address));
+        f.inline_instances.sort_by(|a, b| a.entry.cmp(&b.entry));
+    }
+    let mut totals = Totals {
+        functions: functions.len(),
+        ..Totals::default()
+    };
+    for f in &functions {
+        totals.with_call += usize::from(!f.out_of_line.is_empty());
+        totals.only_inlined +=
+            usize::from(f.out_of_line.is_empty() && !f.inline_instances.is_empty());
+        totals.inline_instances += f.inline_instances.len();
+        totals.out_of_line_copies += f.out_of_line.len();
+        totals.clones += f.out_of_line.iter().filter(|c| c.clone.is_some()).count();
+        totals.multiple_copies += usize::from(f.out_of_line.len() > 1);
+        totals.without_return_probe += usize::from(!f.out_of_line.is_empty() && !f.return_probe);
+    }
+    Ok(Survey {
+        tool: Tool::default(),
+        binary: BinaryInfo {
+            path: binary.path.display().to_string(),
+            arch: binary.arch.name().to_owned(),
+            build_id: binary.build_id_hex(),
+        },
+        debug_file: debug.map(|d| d.source.display().to_string()),
+        functions,
+        totals,
+    })
+}
+
+/// Render a survey as text: one row per function, then the totals.
+pub fn render_text(s: &Survey) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} ({}, build-id {}, debug info: {})",
+        s.binary.path,
+        s.binary.arch,
+        s.binary.build_id.as_deref().unwrap_or("none"),
+        s.debug_file.as_deref().unwrap_or("none")
+    );
+    let width = s
+        .functions
+        .iter()
+        .map(|f| f.name.len())
+        .max()
+        .unwrap_or(8)
+        .clamp(8, 40);
+    let _ = writeln!(
+        out,
+        "{:<width$}  {:>5}  {:>6}  {:<6}  {:<9}  CLONES / PARAMS AT INLINE ENTRIES",
+        "FUNCTION", "CALL", "INLINE", "RETURN", "BLACKLIST"
+    );
+    for f in &s.functions {
+        let clones: Vec<&str> = f
+            .out_of_line
+            .iter()
+            .filter_map(|c| c.clone.as_deref())
+            .collect();
+        let mut notes = Vec::new();
+        if !clones.is_empty() {
+            notes.push(format!("clones {}", clones.join(" ")));
+        }
+        let params: BTreeSet<String> = f
+            .inline_instances
+            .iter()
+            .map(|i| {
+                format!(
+                    "[{}|{}]",
+                    i.params_with_location.join(","),
+                    i.params_without_location.join(",")
+                )
+            })
+            .collect();
+        if !params.is_empty() {
+            notes.push(format!(
+                "params (located|not) {}",
+                params.into_iter().collect::<Vec<_>>().join(" ")
+            ));
+        }
+        let _ = writeln!(
+            out,
+            "{:<width$}  {:>5}  {:>6}  {:<6}  {:<9}  {}",
+            f.name,
+            f.out_of_line.len(),
+            f.inline_instances.len(),
+            if f.out_of_line.is_empty() {
+                "-"
+            } else if f.return_probe {
+                "yes"
+            } else {
+                "NO"
+            },
+            if f.blacklisted { "yes" } else { "-" },
+            notes.join("; ")
+        );
+    }
+    let t = &s.totals;
+    let _ = writeln!(
+        out,
+        "{} functions: {} with .call, {} only inlined ({} inline instances), {} out-of-line copies ({} clones, {} functions with several), {} without a return probe",
+        t.functions, t.with_call, t.only_inlined, t.inline_instances, t.out_of_line_copies, t.clones, t.multiple_copies, t.without_return_probe
+    );
+    out
+}
+
+/// One change between two builds.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case", tag = "change")]
+pub enum Change {
+    /// No `.call` point any more (only inlined now).
+    LostCall {
+        /// Function.
+        function: String,
+    },
+    /// A `.call` point appeared.
+    GainedCall {
+        /// Function.
+        function: String,
+    },
+    /// The number of inline instances changed.
+    InlineCount {
+        /// Function.
+        function: String,
+        /// Before.
+        before: usize,
+        /// After.
+        after: usize,
+    },
+    /// A compiler clone appeared.
+    NewClone {
+        /// Function.
+        function: String,
+        /// The clone's suffix.
+        clone: String,
+    },
+    /// A compiler clone vanished.
+    VanishedClone {
+        /// Function.
+        function: String,
+        /// The clone's suffix.
+        clone: String,
+    },
+    /// A return probe became possible.
+    GainedReturn {
+        /// Function.
+        function: String,
+    },
+    /// A return probe is no longer possible (only tail-call exits, or inlined).
+    LostReturn {
+        /// Function.
+        function: String,
+    },
+    /// The blacklist covers it now, or no longer.
+    Blacklist {
+        /// Function.
+        function: String,
+        /// Covered after.
+        blacklisted: bool,
+    },
+    /// The set of `is_stmt` addresses of a source line changed (count per
+    /// function owning them).
+    Line {
+        /// `file:line`.
+        line: String,
+        /// Before: owning function -> addresses.
+        before: BTreeMap<String, usize>,
+        /// After.
+        after: BTreeMap<String, usize>,
+    },
+}
+
+/// What changed between two surveys (and their line tables).
+pub fn diff(
+    a: &Survey,
+    b: &Survey,
+    lines_a: &BTreeMap<String, BTreeMap<String, usize>>,
+    lines_b: &BTreeMap<String, BTreeMap<String, usize>>,
+) -> Vec<Change> {
+    let map = |s: &Survey| {
+        s.functions
+            .iter()
+            .map(|f| (f.name.clone(), f.clone()))
+            .collect::<BTreeMap<_, _>>()
+    };
+    let (ma, mb) = (map(a), map(b));
+    let names: BTreeSet<&String> = ma.keys().chain(mb.keys()).collect();
+    let mut out = Vec::new();
+    for name in names {
+        let function = name.clone();
+        let (fa, fb) = (ma.get(name), mb.get(name));
+        let calls = |f: Option<&FunctionSurvey>| f.is_some_and(|f| !f.out_of_line.is_empty());
+        let inlines = |f: Option<&FunctionSurvey>| f.map_or(0, |f| f.inline_instances.len());
+        let ret = |f: Option<&FunctionSurvey>| f.is_some_and(|f| f.return_probe);
+        let clones = |f: Option<&FunctionSurvey>| -> BTreeSet<String> {
+            f.map(|f| {
+                f.out_of_line
+                    .iter()
+                    .filter_map(|c| c.clone.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
+        };
+        match (calls(fa), calls(fb)) {
+            (true, false) => out.push(Change::LostCall {
+                function: function.clone(),
+            }),
+            (false, true) => out.push(Change::GainedCall {
+                function: function.clone(),
+            }),
+            _ => {}
+        }
+        if inlines(fa) != inlines(fb) {
+            out.push(Change::InlineCount {
+                function: function.clone(),
+                before: inlines(fa),
+                after: inlines(fb),
+            });
+        }
+        let (ca, cb) = (clones(fa), clones(fb));
+        for c in cb.difference(&ca) {
+            out.push(Change::NewClone {
+                function: function.clone(),
+                clone: c.clone(),
+            });
+        }
+        for c in ca.difference(&cb) {
+            out.push(Change::VanishedClone {
+                function: function.clone(),
+                clone: c.clone(),
+            });
+        }
+        match (ret(fa), ret(fb)) {
+            (false, true) => out.push(Change::GainedReturn {
+                function: function.clone(),
+            }),
+            (true, false) => out.push(Change::LostReturn {
+                function: function.clone(),
+            }),
+            _ => {}
+        }
+        let bl = |f: Option<&FunctionSurvey>| f.is_some_and(|f| f.blacklisted);
+        if bl(fa) != bl(fb) && fa.is_some() && fb.is_some() {
+            out.push(Change::Blacklist {
+                function,
+                blacklisted: bl(fb),
+            });
+        }
+    }
+    let keys: BTreeSet<&String> = lines_a.keys().chain(lines_b.keys()).collect();
+    for key in keys {
+        let before = lines_a.get(key).cloned().unwrap_or_default();
+        let after = lines_b.get(key).cloned().unwrap_or_default();
+        if before != after {
+            out.push(Change::Line {
+                line: key.clone(),
+                before,
+                after,
+            });
+        }
+    }
+    out
+}
+
+/// The `is_stmt` addresses of every source line, counted per owning
+/// function, for [`diff`].
+pub fn line_map(binary: &Binary, debug: &DebugInfo) -> BTreeMap<String, BTreeMap<String, usize>> {
+    let mut out: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
+    for row in debug.lines.iter().filter(|r| r.is_stmt) {
+        let owner = debug
+            .function_at(row.address)
+            .map(|f| f.name.clone())
+            .or_else(|| {
+                binary
+                    .function_at(row.address)
+                    .map(|f| clone_base(&f.name).0.to_owned())
+            })
+            .unwrap_or_else(|| "?".into());
+        *out.entry(format!("{}:{}", debug.file(row), row.line))
+            .or_default()
+            .entry(owner)
+            .or_default() += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clone_names() {
+        assert_eq!(clone_base("foo.isra.0"), ("foo", Some(".isra.0")));
+        assert_eq!(
+            clone_base("foo.constprop.0.isra.0"),
+            ("foo", Some(".constprop.0.isra.0"))
+        );
+        assert_eq!(clone_base("bar.cold"), ("bar", Some(".cold")));
+        assert_eq!(clone_base("bar.part.1"), ("bar", Some(".part.1")));
+        assert_eq!(clone_base("plain"), ("plain", None));
+        assert_eq!(clone_base(".foo"), (".foo", None));
+    }
+}
