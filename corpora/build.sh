@@ -13,6 +13,19 @@
 #   handlers.so          ET_DYN, src/handlers.c (kprobe handlers, recursion)
 #   diffdriver           ET_EXEC, static, no libc: diffdriver.c plain.c atomics.c (+ llsc asm)
 #   diffdriver.out       its stdout (run natively / under qemu-user), see DIFFERENTIAL
+#   dwarf-O0.so dwarf-O2.so dwarf-O3.so
+#                        ET_DYN, src/dwarf.c at -O0/-O2/-O3 with -g (DWARF 5)
+#   dwarf-O*.counts      raw DWARF counts of each (commands inside), see DWARF.md
+#   x86_64 and aarch64 only:
+#   dwarf-O2-dwarf4.so   src/dwarf.c at -O2 with -gdwarf-4
+#   dwarf-O2-zlib.so     dwarf-O2.so, objcopy --compress-debug-sections=zlib
+#   dwarf-O2.debug       dwarf-O2.so, objcopy --only-keep-debug
+#   dwarf-O2-stripped.so dwarf-O2.so, strip --strip-debug --strip-unneeded,
+#                        objcopy --add-gnu-debuglink=dwarf-O2.debug
+# and DWARF.md (expected DWARF facts, by dwarf_facts.py; needs llvm-dwarfdump
+# from Debian's `llvm` and python3, else counts and DWARF.md are left as they are).
+#
+#   bash corpora/build.sh dwarf      # only the dwarf-* files, counts, DWARF.md
 set -euo pipefail
 
 cd "$(dirname "$0")"
@@ -26,6 +39,8 @@ need() { # need TOOL DEBIAN-PACKAGE
 }
 need gcc                         gcc
 need strip                       binutils
+need objcopy                     binutils
+need aarch64-linux-gnu-objcopy   binutils-aarch64-linux-gnu
 need aarch64-linux-gnu-gcc       gcc-aarch64-linux-gnu
 need aarch64-linux-gnu-strip     binutils-aarch64-linux-gnu
 need powerpc64le-linux-gnu-gcc   gcc-powerpc64le-linux-gnu
@@ -139,6 +154,7 @@ KX86="-fno-pic -fno-pie -mcmodel=kernel -mno-red-zone -ffreestanding"
 KA64="-fno-pic -fno-pie -mgeneral-regs-only -ffreestanding"
 KPPC="-fno-pic -fno-pie -mcmodel=medium -ffreestanding"
 
+if [[ ${1:-} != dwarf ]]; then # (`build.sh dwarf` skips to the DWARF corpora)
 build x86_64 gcc strip \
 	"-fcf-protection=none" "$KX86" 0xffffffff81000000 \
 	tm_x86_64: misc_x86_64:
@@ -171,3 +187,98 @@ build_more ppc64 powerpc64-linux-gnu-gcc \
 	"-mabi=elfv1 -mcpu=power8" llsc_ppc64 qemu-ppc64
 build_more ppc64le powerpc64le-linux-gnu-gcc \
 	"-mabi=elfv2 -mcpu=power8" llsc_ppc64 qemu-ppc64le
+fi # ${1:-} != dwarf
+
+# ---- DWARF corpora (new files only; nothing above depends on them) --------
+# src/dwarf.c at -O0/-O2/-O3 with plain -g (gcc 12: DWARF 5), linked like
+# handlers.so.  Its CASE comments say what each function demonstrates;
+# DWARF.md lists what gcc made of them, per target and level.
+DCFLAGS="-g -std=gnu11 -Wall -fno-stack-protector $REPRO"
+
+# build_dwarf TARGET CC BINUTILS-PREFIX "ARCH-CFLAGS" EXTRAS(yes|no)
+#   EXTRAS=yes adds dwarf-O2-dwarf4.so, dwarf-O2-zlib.so, dwarf-O2.debug and
+#   dwarf-O2-stripped.so (whose .gnu_debuglink names dwarf-O2.debug)
+build_dwarf() {
+	local t=$1 cc=$2 bp=$3 acflags=$4 extras=$5
+	local o=$tmp/$t lvl
+	mkdir -p "$o" "$t"
+	for lvl in O0 O2 O3; do
+		$cc -$lvl $DCFLAGS $acflags -fPIC -c src/dwarf.c -o "$o/dwarf-$lvl.pic.o"
+		$cc $acflags $LDFLAGS -shared -o "$t/dwarf-$lvl.so" "$o/dwarf-$lvl.pic.o"
+	done
+	if [[ $extras == yes ]]; then
+		$cc -O2 $DCFLAGS -gdwarf-4 $acflags -fPIC -c src/dwarf.c -o "$o/dwarf-O2-dwarf4.pic.o"
+		$cc $acflags $LDFLAGS -shared -o "$t/dwarf-O2-dwarf4.so" "$o/dwarf-O2-dwarf4.pic.o"
+		${bp}objcopy --compress-debug-sections=zlib "$t/dwarf-O2.so" "$t/dwarf-O2-zlib.so"
+		${bp}objcopy --only-keep-debug "$t/dwarf-O2.so" "$t/dwarf-O2.debug"
+		${bp}strip --strip-debug --strip-unneeded -o "$o/dwarf-O2-stripped.so" "$t/dwarf-O2.so"
+		# the link holds the basename and the CRC32 of dwarf-O2.debug
+		${bp}objcopy --add-gnu-debuglink="$t/dwarf-O2.debug" \
+			"$o/dwarf-O2-stripped.so" "$t/dwarf-O2-stripped.so"
+	fi
+	echo "built $t dwarf-*.so"
+}
+
+build_dwarf x86_64 gcc "" \
+	"-fcf-protection=none" yes
+build_dwarf aarch64 aarch64-linux-gnu-gcc aarch64-linux-gnu- \
+	"-march=armv8-a -mno-outline-atomics -mbranch-protection=none" yes
+build_dwarf aarch64-lse aarch64-linux-gnu-gcc aarch64-linux-gnu- \
+	"-march=armv8.1-a+lse -mbranch-protection=none" no
+build_dwarf ppc64 powerpc64-linux-gnu-gcc powerpc64-linux-gnu- \
+	"-mabi=elfv1 -mcpu=power8" no
+build_dwarf ppc64le powerpc64le-linux-gnu-gcc powerpc64le-linux-gnu- \
+	"-mabi=elfv2 -mcpu=power8" no
+
+# ---- raw DWARF counts: <target>/dwarf-*.counts ----------------------------
+# One `key value` line per count; the comment lines above them are the exact
+# commands that produced them (run in corpora/, F = the file counted).
+DD=$(command -v llvm-dwarfdump-14 || command -v llvm-dwarfdump || true)
+DD=${DD##*/}
+declare -A COUNT_CMD=(
+	[subprograms_with_code]="$DD --debug-info \"\$F\" | awk '/^0x[0-9a-f]+: +DW_TAG_/ {t = \$2} t == \"DW_TAG_subprogram\" && /^ +DW_AT_(low_pc|ranges)\t/ {n++; t = \"\"} END {print n + 0}'"
+	[inlined_subroutines]="$DD --debug-info \"\$F\" | awk '/^0x[0-9a-f]+: +DW_TAG_inlined_subroutine\$/ {n++} END {print n + 0}'"
+	[is_stmt_rows]="$DD --debug-line \"\$F\" | awk '\$1 ~ /^0x[0-9a-f]+\$/ && / is_stmt/ && !/ end_sequence/ {n++} END {print n + 0}'"
+	[call_sites]="$DD --debug-info \"\$F\" | awk '/^0x[0-9a-f]+: +DW_TAG_(GNU_)?call_site\$/ {n++} END {print n + 0}'"
+	[tail_call_sites]="$DD --debug-info \"\$F\" | awk '/^ +DW_AT_(call_tail_call|GNU_tail_call)\t/ {n++} END {print n + 0}'"
+)
+COUNT_KEYS="subprograms_with_code inlined_subroutines is_stmt_rows call_sites tail_call_sites"
+
+# dwarf_counts OUT F NOTE
+dwarf_counts() {
+	local out=$1 F=$2 note=$3 k
+	{
+		echo "# $out -- raw DWARF counts of $F ($note), written by build.sh."
+		echo "# subprograms_with_code: DW_TAG_subprogram DIEs with DW_AT_low_pc or DW_AT_ranges (out-of-line code);"
+		echo "# inlined_subroutines: DW_TAG_inlined_subroutine DIEs; is_stmt_rows: line-table rows with is_stmt, end_sequence rows not counted;"
+		echo "# call_sites: DW_TAG_call_site (DWARF 5) or DW_TAG_GNU_call_site (DWARF 4) DIEs; tail_call_sites: those with DW_AT_call_tail_call / DW_AT_GNU_tail_call."
+		echo "# Commands (run in corpora/ with F=$F; $($DD --version | grep -m1 -o 'LLVM version [0-9.]*'), mawk/gawk):"
+		for k in $COUNT_KEYS; do
+			echo "# $k: ${COUNT_CMD[$k]}"
+		done
+		for k in $COUNT_KEYS; do
+			echo "$k $(eval "${COUNT_CMD[$k]}")"
+		done
+	} >"$out"
+}
+
+if [[ -n $DD ]] && command -v python3 >/dev/null 2>&1; then
+	for t in x86_64 aarch64 aarch64-lse ppc64 ppc64le; do
+		for f in "$t"/dwarf-O0.so "$t"/dwarf-O2.so "$t"/dwarf-O3.so "$t"/dwarf-O2-dwarf4.so; do
+			[[ -e $f ]] || continue
+			lvl=${f##*/dwarf-}; lvl=${lvl%.so}; dwarf_counts "${f%.so}.counts" "$f" "-${lvl/-dwarf4/ -gdwarf-4}"
+		done
+		if [[ -e $t/dwarf-O2-zlib.so ]]; then
+			dwarf_counts "$t/dwarf-O2-zlib.counts" "$t/dwarf-O2-zlib.so" \
+				"the debug sections are SHF_COMPRESSED zlib; the numbers equal dwarf-O2's"
+			dwarf_counts "$t/dwarf-O2-stripped.counts" "$t/dwarf-O2.debug" \
+				"dwarf-O2-stripped.so has no .debug_* sections; its .gnu_debuglink names dwarf-O2.debug, counted here"
+		fi
+	done
+	python3 dwarf_facts.py "$DD" >"$tmp/DWARF.md"
+	cp "$tmp/DWARF.md" DWARF.md
+	echo "wrote */dwarf-*.counts and DWARF.md ($DD)"
+else
+	echo "build.sh: llvm-dwarfdump (Debian package: llvm) or python3 missing:" \
+		"*/dwarf-*.counts and DWARF.md left as they were" >&2
+fi

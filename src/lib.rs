@@ -19,6 +19,7 @@ pub mod debuginfo;
 pub mod detect;
 pub mod emu;
 pub mod hazard;
+pub mod interval;
 pub mod point;
 pub mod report;
 pub mod survey;

@@ -64,7 +64,7 @@ pub fn run(
             inline_chain: debug
                 .inline_chain(addr)
                 .iter()
-                .map(|i| i.name.clone())
+                .map(|i| i.name.to_string())
                 .collect(),
             variables: debug.variables_at(addr),
         });

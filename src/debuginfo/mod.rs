@@ -20,6 +20,7 @@ use serde::Serialize;
 
 use crate::arch::spec;
 use crate::error::{Error, Result};
+use crate::interval::IntervalIndex;
 use crate::load::Binary;
 pub use location::{Location, LocationKind};
 
@@ -49,21 +50,23 @@ pub struct DwarfFunction {
 #[derive(Clone, Debug, Serialize)]
 pub struct Inline {
     /// The inlined function's name.
-    pub name: String,
+    pub name: Arc<str>,
     /// Where a probe on the instance goes.
     pub entry: u64,
     /// Its code ranges.
     pub ranges: Vec<(u64, u64)>,
     /// The inlined function's declaring file.
-    pub decl_file: Option<String>,
+    pub decl_file: Option<Arc<str>>,
     /// The call site's file.
-    pub call_file: Option<String>,
+    pub call_file: Option<Arc<str>>,
     /// The call site's line.
     pub call_line: Option<u64>,
     /// Nesting: 1 for an instance directly in a function.
     pub depth: u32,
     /// Index of the out-of-line function it is inlined into.
     pub function: Option<usize>,
+    /// Its parameters, each with whether it has a location at the entry.
+    pub params: Vec<(Arc<str>, bool)>,
 }
 
 impl Inline {
@@ -126,6 +129,12 @@ pub struct DebugInfo {
     dwarf: gimli::Dwarf<R>,
     units: Vec<gimli::DebugInfoOffset>,
     arch: crate::arch::Arch,
+    /// Function code ranges -> index into `functions`.
+    function_index: IntervalIndex<usize>,
+    /// Inline-instance ranges -> index into `inlines`.
+    inline_index: IntervalIndex<usize>,
+    /// Lowest address -> index into `functions`.
+    by_low: HashMap<u64, usize>,
 }
 
 impl std::fmt::Debug for DebugInfo {
@@ -141,9 +150,13 @@ impl std::fmt::Debug for DebugInfo {
 /// What one compilation unit contributes.
 #[derive(Default)]
 struct UnitSummary {
+    names: HashMap<String, Arc<str>>,
     functions: Vec<DwarfFunction>,
     inlines: Vec<Inline>,
-    lines: Vec<(u64, String, u32, bool)>,
+    /// (address, index into `files`, line, is_stmt).
+    lines: Vec<(u64, u32, u32, bool)>,
+    /// The unit's file names, by first use.
+    files: Vec<String>,
     tail_calls: Vec<TailCallSite>,
 }
 
@@ -203,6 +216,9 @@ impl DebugInfo {
             dwarf,
             units: headers,
             arch: binary.arch,
+            function_index: IntervalIndex::default(),
+            inline_index: IntervalIndex::default(),
+            by_low: HashMap::new(),
         };
         let mut file_index: HashMap<String, u32> = HashMap::new();
         for s in summaries {
@@ -212,19 +228,28 @@ impl DebugInfo {
                 i.function = i.function.map(|f| f + base);
                 i
             }));
-            for (address, file, line, is_stmt) in s.lines {
-                let next = file_index.len() as u32;
-                let file = *file_index.entry(file.clone()).or_insert_with(|| {
-                    info.files.push(file);
-                    next
-                });
-                info.lines.push(LineRow {
-                    address,
-                    file,
-                    line,
-                    is_stmt,
-                });
-            }
+            // The unit's file table, mapped once onto the global one.
+            let map: Vec<u32> = s
+                .files
+                .into_iter()
+                .map(|file| {
+                    let next = file_index.len() as u32;
+                    *file_index.entry(file.clone()).or_insert_with(|| {
+                        info.files.push(file);
+                        next
+                    })
+                })
+                .collect();
+            info.lines.extend(
+                s.lines
+                    .into_iter()
+                    .map(|(address, file, line, is_stmt)| LineRow {
+                        address,
+                        file: map[file as usize],
+                        line,
+                        is_stmt,
+                    }),
+            );
             info.tail_calls.extend(s.tail_calls);
         }
         // Sort functions, keeping inline parents pointing at the right one.
@@ -243,8 +268,34 @@ impl DebugInfo {
         for inline in &mut info.inlines {
             inline.function = inline.function.map(|f| new_index[f]);
         }
-        info.inlines.sort_by_key(|i| (i.entry, i.depth));
-        info.lines.sort_by_key(|r| (r.address, r.line));
+        let (inlines, lines) = (&mut info.inlines, &mut info.lines);
+        rayon::join(
+            || inlines.par_sort_unstable_by_key(|i| (i.entry, i.depth, i.ranges.first().copied())),
+            || lines.par_sort_unstable_by_key(|r| (r.address, r.line, r.file, r.is_stmt)),
+        );
+        let ranges = |items: &[(usize, &Vec<(u64, u64)>)]| -> Vec<(u64, u64, usize)> {
+            items
+                .iter()
+                .flat_map(|&(i, r)| r.iter().map(move |&(a, b)| (a, b, i)))
+                .collect()
+        };
+        let functions: Vec<(usize, &Vec<(u64, u64)>)> = info
+            .functions
+            .iter()
+            .map(|f| &f.ranges)
+            .enumerate()
+            .collect();
+        let inlines: Vec<(usize, &Vec<(u64, u64)>)> =
+            info.inlines.iter().map(|f| &f.ranges).enumerate().collect();
+        let (function_index, inline_index) = rayon::join(
+            || IntervalIndex::new(ranges(&functions)),
+            || IntervalIndex::new(ranges(&inlines)),
+        );
+        info.function_index = function_index;
+        info.inline_index = inline_index;
+        for (i, f) in info.functions.iter().enumerate() {
+            info.by_low.entry(f.low).or_insert(i);
+        }
         Ok(Some(info))
     }
 
@@ -270,16 +321,27 @@ impl DebugInfo {
 
     /// The inline instances that contain `pc`, outermost first.
     pub fn inline_chain(&self, pc: u64) -> Vec<&Inline> {
-        let mut chain: Vec<&Inline> = self.inlines.iter().filter(|i| i.contains(pc)).collect();
+        let mut chain: Vec<&Inline> = self
+            .inline_index
+            .query(pc)
+            .map(|&i| &self.inlines[i])
+            .collect();
         chain.sort_by_key(|i| i.depth);
+        chain.dedup_by_key(|i| (i.entry, i.depth, i.name.clone()));
         chain
     }
 
     /// The out-of-line function whose code contains `pc`.
     pub fn function_at(&self, pc: u64) -> Option<&DwarfFunction> {
-        self.functions
-            .iter()
-            .find(|f| f.ranges.iter().any(|&(a, b)| pc >= a && pc < b))
+        self.function_index
+            .query(pc)
+            .map(|&i| &self.functions[i])
+            .min_by_key(|f| f.low)
+    }
+
+    /// The out-of-line function that starts at `low`.
+    pub fn function_starting_at(&self, low: u64) -> Option<&DwarfFunction> {
+        self.by_low.get(&low).map(|&i| &self.functions[i])
     }
 
     /// Every variable and parameter in scope at `pc`, innermost scope last.
@@ -565,6 +627,7 @@ fn summarize(
     let unit = dwarf.unit(header)?;
     let mut s = UnitSummary::default();
     let mut files: HashMap<u64, String> = HashMap::new();
+    let mut line_files: HashMap<u64, u32> = HashMap::new();
     if let Some(program) = unit.line_program.clone() {
         let mut rows = program.rows();
         let mut count = 0u64;
@@ -577,12 +640,16 @@ fn summarize(
                 continue;
             }
             let Some(line) = row.line() else { continue };
-            let file = files
-                .entry(row.file_index())
-                .or_insert_with(|| {
-                    file_name(dwarf, &unit, row.file_index()).unwrap_or_else(|| "?".into())
-                })
-                .clone();
+            let index = row.file_index();
+            let file = match line_files.get(&index) {
+                Some(&f) => f,
+                None => {
+                    let f = s.files.len() as u32;
+                    s.files.push(cached_file(&mut files, dwarf, &unit, index));
+                    line_files.insert(index, f);
+                    f
+                }
+            };
             s.lines.push((
                 row.address(),
                 file,
@@ -615,6 +682,7 @@ fn walk(
     let entry = node.entry().clone();
     let mut function = function;
     let mut depth = parent_depth;
+    let mut inline_index = None;
     match entry.tag() {
         gimli::DW_TAG_subprogram => {
             let ranges = ranges_of(dwarf, unit, &entry);
@@ -651,9 +719,11 @@ fn walk(
                 let d = depth.unwrap_or(0) + 1;
                 let call_file = attr_udata(&entry, gimli::DW_AT_call_file)
                     .map(|f| cached_file(files, dwarf, unit, f));
-                let decl_file = origin_decl_file(dwarf, unit, &entry, files);
+                let decl_file = origin_decl_file(dwarf, unit, &entry, files).map(|f| s.intern(f));
+                let name = s.intern(name_of(dwarf, unit, &entry, 0).unwrap_or_else(|| "?".into()));
+                let call_file = call_file.map(|f| s.intern(f));
                 s.inlines.push(Inline {
-                    name: name_of(dwarf, unit, &entry, 0).unwrap_or_else(|| "?".into()),
+                    name,
                     decl_file,
                     entry: entry_pc,
                     ranges,
@@ -661,7 +731,9 @@ fn walk(
                     call_line: attr_udata(&entry, gimli::DW_AT_call_line),
                     depth: d,
                     function,
+                    params: Vec::new(),
                 });
+                inline_index = Some(s.inlines.len() - 1);
                 depth = Some(d);
             }
         }
@@ -681,6 +753,16 @@ fn walk(
     }
     let mut children = node.children();
     while let Some(child) = children.next()? {
+        if let Some(i) =
+            inline_index.filter(|_| child.entry().tag() == gimli::DW_TAG_formal_parameter)
+        {
+            // An inline instance's parameter: is it located at the entry?
+            let param = child.entry().clone();
+            let name = s.intern(name_of(dwarf, unit, &param, 0).unwrap_or_else(|| "?".into()));
+            let located = located_at(dwarf, unit, &param, s.inlines[i].entry);
+            s.inlines[i].params.push((name, located));
+            continue;
+        }
         walk(
             dwarf,
             unit,
@@ -694,6 +776,41 @@ fn walk(
         )?;
     }
     Ok(())
+}
+
+impl UnitSummary {
+    fn intern(&mut self, text: String) -> Arc<str> {
+        if let Some(a) = self.names.get(&text) {
+            return a.clone();
+        }
+        let a: Arc<str> = Arc::from(text.as_str());
+        self.names.insert(text, a.clone());
+        a
+    }
+}
+
+/// Whether a variable DIE has a location (or a constant value) at `pc`.
+fn located_at(
+    dwarf: &gimli::Dwarf<R>,
+    unit: &Unit<R>,
+    entry: &DebuggingInformationEntry<'_, '_, R>,
+    pc: u64,
+) -> bool {
+    match entry.attr_value(gimli::DW_AT_location) {
+        Ok(Some(AttributeValue::Exprloc(expr))) => !expr.0.is_empty(),
+        Ok(Some(attr)) => {
+            let Ok(Some(mut list)) = dwarf.attr_locations(unit, attr) else {
+                return false;
+            };
+            while let Ok(Some(l)) = list.next() {
+                if pc >= l.range.begin && pc < l.range.end && !l.data.0.is_empty() {
+                    return true;
+                }
+            }
+            false
+        }
+        _ => matches!(entry.attr_value(gimli::DW_AT_const_value), Ok(Some(_))),
+    }
 }
 
 fn origin_decl_file(

@@ -9,6 +9,7 @@
 use std::path::Path;
 
 use crate::error::{Error, Result};
+use crate::interval::IntervalIndex;
 use crate::load::Binary;
 
 /// One blacklisted range.
@@ -51,11 +52,8 @@ const SYMBOL_RANGES: &[(&str, &str)] = &[
 /// The blacklist of a binary.
 #[derive(Clone, Debug, Default)]
 pub struct Blacklist {
-    /// Sorted by start.
     ranges: Vec<Range>,
-    /// `max_end[i]`: the highest end among `ranges[..=i]`, so that a lookup
-    /// can stop walking back as soon as nothing earlier reaches the address.
-    max_end: Vec<u64>,
+    index: IntervalIndex<usize>,
 }
 
 impl Blacklist {
@@ -98,7 +96,7 @@ impl Blacklist {
         }
         let mut list = Blacklist {
             ranges,
-            max_end: Vec::new(),
+            index: IntervalIndex::default(),
         };
         list.index();
         list
@@ -108,15 +106,13 @@ impl Blacklist {
         self.ranges
             .sort_by(|a, b| (a.start, a.end, &a.source).cmp(&(b.start, b.end, &b.source)));
         self.ranges.dedup();
-        let mut high = 0;
-        self.max_end = self
-            .ranges
-            .iter()
-            .map(|r| {
-                high = high.max(r.end);
-                high
-            })
-            .collect();
+        self.index = IntervalIndex::new(
+            self.ranges
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (r.start, r.end, i))
+                .collect(),
+        );
     }
 
     /// Add the ranges of a user file (`0xSTART-0xEND<TAB>SYMBOL` per line).
@@ -159,12 +155,7 @@ impl Blacklist {
 
     /// Every range that contains `addr`.
     pub fn lookup(&self, addr: u64) -> impl Iterator<Item = &Range> {
-        let upto = self.ranges.partition_point(|r| r.start <= addr);
-        (0..upto)
-            .rev()
-            .take_while(move |&i| self.max_end[i] > addr)
-            .filter(move |&i| addr < self.ranges[i].end)
-            .map(move |i| &self.ranges[i])
+        self.index.query(addr).map(move |&i| &self.ranges[i])
     }
 
     /// All ranges.

@@ -702,7 +702,7 @@ impl Analyzer<'_> {
         let caller = debug
             .function_at(addr)
             .map_or_else(|| function.name.clone(), |f| f.name.clone());
-        let place = |file: &Option<String>, line: Option<u64>| match (file, line) {
+        let place = |file: &Option<std::sync::Arc<str>>, line: Option<u64>| match (file, line) {
             (Some(f), Some(l)) => format!("{f}:{l}"),
             (None, Some(l)) => format!("line {l}"),
             _ => "an unknown line".into(),
@@ -713,7 +713,7 @@ impl Analyzer<'_> {
                 let vars = debug.variables_at(addr);
                 let params: Vec<_> = vars
                     .iter()
-                    .filter(|v| v.parameter && v.scope == innermost.name)
+                    .filter(|v| v.parameter && *v.scope == *innermost.name)
                     .collect();
                 let has = |v: &&crate::debuginfo::Variable| {
                     v.locations

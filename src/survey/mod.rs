@@ -11,7 +11,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::cfg::Exit;
-use crate::debuginfo::{DebugInfo, LocationKind};
+use crate::debuginfo::DebugInfo;
 use crate::decode::Decoder;
 use crate::error::Result;
 use crate::hazard::{Blacklist, FunctionFacts};
@@ -130,6 +130,46 @@ pub fn survey(
     blacklist: &Blacklist,
     glob: Option<&str>,
 ) -> Result<Survey> {
+    survey_with(binary, debug, blacklist, glob, &exits_of(binary))
+}
+
+/// For each function of the binary (in order): whether it has a return
+/// instruction, and how many tail-call exits. Independent of DWARF, so a
+/// caller can compute it while the DWARF loads.
+pub fn exits_of(binary: &Binary) -> Vec<(bool, usize)> {
+    binary
+        .functions
+        .par_iter()
+        .map_init(
+            || Decoder::new(binary.arch),
+            |decoder, f| match decoder {
+                Ok(decoder) => {
+                    let facts = FunctionFacts::of(decoder, binary, f);
+                    let exits: Vec<Exit> = (0..facts.cfg.insns.len())
+                        .filter_map(|i| facts.cfg.exit(i))
+                        .collect();
+                    (
+                        exits.contains(&Exit::Return),
+                        exits
+                            .iter()
+                            .filter(|e| matches!(e, Exit::TailCall { .. }))
+                            .count(),
+                    )
+                }
+                Err(_) => (false, 0),
+            },
+        )
+        .collect()
+}
+
+/// [`survey`] with the exits already computed by [`exits_of`].
+pub fn survey_with(
+    binary: &Binary,
+    debug: Option<&DebugInfo>,
+    blacklist: &Blacklist,
+    glob: Option<&str>,
+    exits: &[(bool, usize)],
+) -> Result<Survey> {
     let mut by_name: BTreeMap<String, FunctionSurvey> = BTreeMap::new();
     let entry = |by_name: &mut BTreeMap<String, FunctionSurvey>, name: &str| -> bool {
         if glob.is_some_and(|g| !glob_match(g, name)) {
@@ -152,44 +192,26 @@ pub fn survey(
     let copies: Vec<(String, Option<String>, Copy, bool)> = binary
         .functions
         .par_iter()
-        .map_init(
-            || Decoder::new(binary.arch),
-            |decoder, f| {
-                let dwarf = debug.and_then(|d| d.functions.iter().find(|df| df.low == f.address));
-                let (base, suffix) = clone_base(&f.name);
-                let name = dwarf.map_or_else(|| base.to_owned(), |d| d.name.clone());
-                let (returns, tails) = match decoder {
-                    Ok(decoder) => {
-                        let facts = FunctionFacts::of(decoder, binary, f);
-                        let exits: Vec<Exit> = (0..facts.cfg.insns.len())
-                            .filter_map(|i| facts.cfg.exit(i))
-                            .collect();
-                        (
-                            exits.contains(&Exit::Return),
-                            exits
-                                .iter()
-                                .filter(|e| matches!(e, Exit::TailCall { .. }))
-                                .count(),
-                        )
-                    }
-                    Err(_) => (false, 0),
-                };
-                let copy = Copy {
-                    address: hex(f.entry),
-                    symbol: Some(f.name.clone()),
-                    clone: suffix.map(str::to_owned),
-                    returns,
-                    tail_call_exits: tails,
-                };
-                let blacklisted = blacklist.lookup(f.address).next().is_some();
-                (
-                    name,
-                    dwarf.and_then(|d| d.decl_file.clone()),
-                    copy,
-                    blacklisted,
-                )
-            },
-        )
+        .zip(exits.par_iter())
+        .map(|(f, &(returns, tails))| {
+            let dwarf = debug.and_then(|d| d.function_starting_at(f.address));
+            let (base, suffix) = clone_base(&f.name);
+            let name = dwarf.map_or_else(|| base.to_owned(), |d| d.name.clone());
+            let copy = Copy {
+                address: hex(f.entry),
+                symbol: Some(f.name.clone()),
+                clone: suffix.map(str::to_owned),
+                returns,
+                tail_call_exits: tails,
+            };
+            let blacklisted = blacklist.lookup(f.address).next().is_some();
+            (
+                name,
+                dwarf.and_then(|d| d.decl_file.clone()),
+                copy,
+                blacklisted,
+            )
+        })
         .collect();
     for (name, decl_file, copy, blacklisted) in copies {
         if entry(&mut by_name, &name) {
@@ -206,16 +228,6 @@ pub fn survey(
             .par_iter()
             .filter(|i| glob.is_none_or(|g| glob_match(g, &i.name)))
             .map(|i| {
-                let params: Vec<_> = debug
-                    .variables_at(i.entry)
-                    .into_iter()
-                    .filter(|v| v.parameter && v.scope == i.name)
-                    .collect();
-                let has = |v: &crate::debuginfo::Variable| {
-                    v.locations
-                        .iter()
-                        .any(|l| l.kind != LocationKind::OptimizedOut)
-                };
                 let site = InlineSite {
                     entry: hex(i.entry),
                     caller: i
@@ -226,18 +238,24 @@ pub fn survey(
                         (Some(f), Some(l)) => Some(format!("{f}:{l}")),
                         _ => None,
                     },
-                    params_with_location: params
+                    params_with_location: i
+                        .params
                         .iter()
-                        .filter(|v| has(v))
-                        .map(|v| v.name.clone())
+                        .filter(|p| p.1)
+                        .map(|p| p.0.to_string())
                         .collect(),
-                    params_without_location: params
+                    params_without_location: i
+                        .params
                         .iter()
-                        .filter(|v| !has(v))
-                        .map(|v| v.name.clone())
+                        .filter(|p| !p.1)
+                        .map(|p| p.0.to_string())
                         .collect(),
                 };
-                (i.name.clone(), i.decl_file.clone(), site)
+                (
+                    i.name.to_string(),
+                    i.decl_file.as_deref().map(str::to_owned),
+                    site,
+                )
             })
             .collect();
         for (name, decl_file, site) in sites {
