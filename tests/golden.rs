@@ -62,6 +62,39 @@ const CASES: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "survey-aarch64-dwarf-O2.txt",
+        &["survey", "corpora/aarch64/dwarf-O2.so"],
+    ),
+    (
+        "survey-ppc64-dwarf-O3.txt",
+        &["survey", "corpora/ppc64/dwarf-O3.so"],
+    ),
+    (
+        "vars-x86_64-dwarf-O2.txt",
+        &[
+            "vars",
+            "corpora/x86_64/dwarf-O2.so",
+            "function(\"constants\").call",
+            "function(\"mix\").inline",
+        ],
+    ),
+    (
+        "diff-aarch64-O0-O2.txt",
+        &[
+            "diff",
+            "corpora/aarch64/dwarf-O0.so",
+            "corpora/aarch64/dwarf-O2.so",
+        ],
+    ),
+    (
+        "diff-x86_64-O2-O3.txt",
+        &[
+            "diff",
+            "corpora/x86_64/dwarf-O2.so",
+            "corpora/x86_64/dwarf-O3.so",
+        ],
+    ),
+    (
         "check-x86_64-tm.json",
         &[
             "check",

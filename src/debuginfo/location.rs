@@ -55,6 +55,15 @@ pub struct Location {
     pub range: Option<(u64, u64)>,
 }
 
+/// `+0x10` / `-0x4`.
+fn signed_hex(v: i64) -> String {
+    if v < 0 {
+        format!("-{:#x}", v.unsigned_abs())
+    } else {
+        format!("+{v:#x}")
+    }
+}
+
 /// Describe one location expression.
 pub fn describe<R: Reader>(
     expr: R,
@@ -85,11 +94,14 @@ pub fn describe<R: Reader>(
             } => {
                 current = Some((
                     LocationKind::Memory,
-                    format!("[{}{:+#x}]", reg(register), offset),
+                    format!("[{}{}]", reg(register), signed_hex(offset)),
                 ))
             }
             Operation::FrameOffset { offset } => {
-                current = Some((LocationKind::Memory, format!("[frame-base{offset:+#x}]")))
+                current = Some((
+                    LocationKind::Memory,
+                    format!("[frame-base{}]", signed_hex(offset)),
+                ))
             }
             Operation::Address { address } => {
                 current = Some((LocationKind::Memory, format!("[{address:#x}]")))

@@ -112,6 +112,23 @@ pub struct TailCallSite {
     pub return_pc: Option<u64>,
 }
 
+/// Raw counts, comparable with another tool's view of the same DWARF.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct DwarfCounts {
+    /// `DW_TAG_subprogram` DIEs with code (low_pc or ranges).
+    pub subprograms_with_code: usize,
+    /// `DW_TAG_inlined_subroutine` DIEs.
+    pub inlined_subroutines: usize,
+    /// Of those, the ones with code ranges (the `.inline` points).
+    pub inline_instances_with_code: usize,
+    /// Line-table rows with `is_stmt` (end-of-sequence rows not counted).
+    pub is_stmt_rows: usize,
+    /// `DW_TAG_call_site` / `DW_TAG_GNU_call_site` DIEs.
+    pub call_sites: usize,
+    /// Those marked as tail calls.
+    pub tail_call_sites: usize,
+}
+
 /// The DWARF of a binary.
 pub struct DebugInfo {
     /// The file the DWARF came from (the binary or a separate debug file).
@@ -126,6 +143,8 @@ pub struct DebugInfo {
     pub files: Vec<String>,
     /// Tail-call sites.
     pub tail_calls: Vec<TailCallSite>,
+    /// Raw counts.
+    pub counts: DwarfCounts,
     dwarf: gimli::Dwarf<R>,
     units: Vec<gimli::DebugInfoOffset>,
     arch: crate::arch::Arch,
@@ -150,6 +169,8 @@ impl std::fmt::Debug for DebugInfo {
 /// What one compilation unit contributes.
 #[derive(Default)]
 struct UnitSummary {
+    inline_dies: usize,
+    call_sites: usize,
     names: HashMap<String, Arc<str>>,
     functions: Vec<DwarfFunction>,
     inlines: Vec<Inline>,
@@ -213,6 +234,7 @@ impl DebugInfo {
             lines: Vec::new(),
             files: Vec::new(),
             tail_calls: Vec::new(),
+            counts: DwarfCounts::default(),
             dwarf,
             units: headers,
             arch: binary.arch,
@@ -251,6 +273,8 @@ impl DebugInfo {
                     }),
             );
             info.tail_calls.extend(s.tail_calls);
+            info.counts.inlined_subroutines += s.inline_dies;
+            info.counts.call_sites += s.call_sites;
         }
         // Sort functions, keeping inline parents pointing at the right one.
         let mut order: Vec<usize> = (0..info.functions.len()).collect();
@@ -268,10 +292,16 @@ impl DebugInfo {
         for inline in &mut info.inlines {
             inline.function = inline.function.map(|f| new_index[f]);
         }
+        info.counts.subprograms_with_code = info.functions.len();
+        info.counts.inline_instances_with_code = info.inlines.len();
+        info.counts.is_stmt_rows = info.lines.iter().filter(|r| r.is_stmt).count();
+        info.counts.tail_call_sites = info.tail_calls.len();
         let (inlines, lines) = (&mut info.inlines, &mut info.lines);
         rayon::join(
             || inlines.par_sort_unstable_by_key(|i| (i.entry, i.depth, i.ranges.first().copied())),
-            || lines.par_sort_unstable_by_key(|r| (r.address, r.line, r.file, r.is_stmt)),
+            // Stable, by address only: rows at one address keep the line
+            // program's order, and the last of them is the one in effect.
+            || lines.par_sort_by_key(|r| r.address),
         );
         let ranges = |items: &[(usize, &Vec<(u64, u64)>)]| -> Vec<(u64, u64, usize)> {
             items
@@ -306,7 +336,8 @@ impl DebugInfo {
             .map_or("?", String::as_str)
     }
 
-    /// The line rows at exactly `pc`.
+    /// The line rows at exactly `pc`, in the line program's order (the last
+    /// one is in effect).
     pub fn rows_at(&self, pc: u64) -> &[LineRow] {
         let start = self.lines.partition_point(|r| r.address < pc);
         let end = self.lines.partition_point(|r| r.address <= pc);
@@ -614,7 +645,10 @@ fn attr_addr(
 }
 
 fn attr_udata(entry: &DebuggingInformationEntry<'_, '_, R>, at: gimli::DwAt) -> Option<u64> {
-    entry.attr_value(at).ok()??.udata_value()
+    match entry.attr_value(at).ok()?? {
+        AttributeValue::FileIndex(n) => Some(n),
+        v => v.udata_value(),
+    }
 }
 
 /// Walk one unit into a summary.
@@ -706,6 +740,7 @@ fn walk(
             }
         }
         gimli::DW_TAG_inlined_subroutine => {
+            s.inline_dies += 1;
             let ranges = ranges_of(dwarf, unit, &entry);
             if let Some(&(low, _)) = ranges.first() {
                 let entry_pc = match entry.attr_value(gimli::DW_AT_entry_pc).ok().flatten() {
@@ -738,6 +773,7 @@ fn walk(
             }
         }
         gimli::DW_TAG_call_site | gimli::DW_TAG_GNU_call_site => {
+            s.call_sites += 1;
             let tail = [gimli::DW_AT_call_tail_call, gimli::DW_AT_GNU_tail_call]
                 .iter()
                 .any(|&at| matches!(entry.attr_value(at), Ok(Some(AttributeValue::Flag(true)))));

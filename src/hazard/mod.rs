@@ -764,7 +764,18 @@ impl Analyzer<'_> {
             for w in chain.windows(2) {
                 views.push(json!({ "function": w[0].name, "file": w[1].call_file, "line": w[1].call_line }));
             }
-            let row = debug.row_for(addr);
+            // Several rows can share the address (the caller's line first);
+            // the inlined function's own line is the one that is not its
+            // call site's.
+            let call = (
+                innermost.call_file.as_deref(),
+                innermost.call_line.map(|l| l as u32),
+            );
+            let row = debug
+                .rows_at(addr)
+                .last()
+                .filter(|r| (Some(debug.file(r)), Some(r.line)) != call)
+                .or_else(|| debug.row_for(addr));
             views.push(json!({
                 "function": innermost.name,
                 "file": row.map(|r| debug.file(r)),

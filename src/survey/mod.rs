@@ -117,6 +117,8 @@ pub struct Survey {
     pub binary: BinaryInfo,
     /// Where the DWARF came from (null: symbols only).
     pub debug_file: Option<String>,
+    /// Raw DWARF counts (for cross-checks with other tools).
+    pub dwarf: Option<crate::debuginfo::DwarfCounts>,
     /// Per function, by name.
     pub functions: Vec<FunctionSurvey>,
     /// Totals.
@@ -293,6 +295,7 @@ pub fn survey_with(
             build_id: binary.build_id_hex(),
         },
         debug_file: debug.map(|d| d.source.display().to_string()),
+        dwarf: debug.map(|d| d.counts),
         functions,
         totals,
     })
