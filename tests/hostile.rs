@@ -94,3 +94,62 @@ fn truncated_and_corrupted_corpora_never_panic() {
     }
     assert!(variants > 1000);
 }
+
+/// The same for DWARF: corrupted debug sections must give errors or
+/// partial answers, never a panic or a hang.
+#[test]
+fn corrupted_dwarf_never_panics() {
+    use probesafe::debuginfo::DebugInfo;
+    let mut rng = XorShift(0x2545_f491_4f6c_dd1d);
+    for corpus in [
+        "aarch64/dwarf-O2.so",
+        "ppc64/dwarf-O3.so",
+        "x86_64/dwarf-O2-zlib.so",
+    ] {
+        let bytes = std::fs::read(common::fixture(corpus)).unwrap();
+        // DWARF lives after the code in these files: flip bytes in the
+        // second half, where .debug_* sections are.
+        for round in 0..80 {
+            let mut mutated = bytes.clone();
+            for _ in 0..1 + rng.below(8) {
+                let at = bytes.len() / 2 + rng.below(bytes.len() / 2);
+                mutated[at] = rng.next() as u8;
+            }
+            let name = format!("{corpus} dwarf mutation {round}");
+            let dir =
+                std::env::temp_dir().join(format!("probesafe-hostile-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            let path = dir.join("m.so");
+            std::fs::write(&path, &mutated).unwrap();
+            let started = Instant::now();
+            let result = std::panic::catch_unwind(|| {
+                if let Ok(binary) = Binary::open(&path) {
+                    if let Ok(Some(debug)) = DebugInfo::load(&binary, None) {
+                        let _ = probesafe::survey::survey(
+                            &binary,
+                            Some(&debug),
+                            &Blacklist::of(&binary),
+                            None,
+                        );
+                        for f in debug.functions.iter().take(8) {
+                            let _ = debug.variables_at(f.low);
+                            let _ = debug.inline_chain(f.low);
+                        }
+                        let analyzer = Analyzer::new(&binary, Blacklist::of(&binary))
+                            .with_debug_info(Some(std::sync::Arc::new(debug)))
+                            .with_detail(true);
+                        let mut selection = Selection::default();
+                        analyzer.select_all(&mut selection, &[]).unwrap();
+                        let _ = analyzer.run(&selection, Some(1));
+                    }
+                }
+            });
+            assert!(result.is_ok(), "panic on {name}");
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "{name} took {:?}",
+                started.elapsed()
+            );
+        }
+    }
+}
