@@ -77,24 +77,29 @@ impl ArchSpec for X86_64 {
         if let Some(class) = lookup(TABLE, insn.mnemonic) {
             return class;
         }
+        // By mnemonic, so that classification needs no operand details:
+        // call, jmp, and the conditional jumps (jcc, jrcxz, loop*).
         let indirect = !is_immediate(insn.op_str);
-        if insn.group_call {
-            return Class::Call {
+        let m = insn
+            .mnemonic
+            .trim_start_matches("notrack ")
+            .trim_start_matches("bnd ");
+        match m {
+            "call" | "lcall" => Class::Call {
                 indirect,
                 conditional: false,
-            };
-        }
-        if insn.group_ret {
-            return Class::Return { conditional: false };
-        }
-        if insn.group_jump {
-            let unconditional = matches!(insn.mnemonic, "jmp" | "ljmp");
-            return Class::Jump {
+            },
+            "jmp" | "ljmp" => Class::Jump {
                 indirect,
-                conditional: !unconditional,
-            };
+                conditional: false,
+            },
+            _ if m.starts_with('j') || m.starts_with("loop") => Class::Jump {
+                indirect,
+                conditional: true,
+            },
+            _ if insn.group_ret => Class::Return { conditional: false },
+            _ => Class::Other,
         }
-        Class::Other
     }
 
     fn unsteppable(&self, insn: &InsnView<'_>) -> Option<&'static str> {

@@ -107,17 +107,23 @@ impl Cfg {
 
     /// How control leaves the function at instruction `i`, if it does.
     pub fn exit(&self, i: usize) -> Option<Exit> {
-        let insn = &self.insns[i];
-        match insn.class {
-            Class::Return { .. } => Some(Exit::Return),
-            Class::Jump { indirect: true, .. } => Some(Exit::IndirectJump),
-            Class::Jump {
-                indirect: false, ..
-            } => match insn.target {
-                Some(t) if !self.in_function(t) => Some(Exit::TailCall { target: t }),
-                _ => None,
-            },
+        exit_of(&self.insns[i], self.start, self.end)
+    }
+}
+
+/// How control leaves a function spanning `start..end` at `insn`, if it
+/// does: a return, a direct jump out of the range (a tail call), or an
+/// indirect jump.
+pub fn exit_of(insn: &Insn, start: u64, end: u64) -> Option<Exit> {
+    match insn.class {
+        Class::Return { .. } => Some(Exit::Return),
+        Class::Jump { indirect: true, .. } => Some(Exit::IndirectJump),
+        Class::Jump {
+            indirect: false, ..
+        } => match insn.target {
+            Some(t) if t < start || t >= end => Some(Exit::TailCall { target: t }),
             _ => None,
-        }
+        },
+        _ => None,
     }
 }

@@ -48,12 +48,17 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             debug_file,
         } => {
             let binary = Binary::open(&binary)?;
-            let debug = DebugInfo::load(&binary, debug_file.as_deref())?;
-            let s = survey::survey(
+            // Decoding every function and loading the DWARF are independent.
+            let (debug, exits) = rayon::join(
+                || DebugInfo::load(&binary, debug_file.as_deref()),
+                || survey::exits_of(&binary),
+            );
+            let s = survey::survey_with(
                 &binary,
-                debug.as_ref(),
+                debug?.as_ref(),
                 &Blacklist::of(&binary),
                 functions.as_deref(),
+                &exits,
             )?;
             let text = match format {
                 Format::Json => serde_json::to_string_pretty(&s)? + "\n",

@@ -5,7 +5,7 @@
 //! worker thread.
 
 use capstone::arch::{self, ArchDetail, ArchOperand, BuildsCapstone, BuildsCapstoneEndian};
-use capstone::{Capstone, Endian, InsnGroupId, InsnGroupType};
+use capstone::{Capstone, Endian};
 use serde::Serialize;
 
 use crate::arch::{spec, Arch, ArchSpec, Class, InsnView};
@@ -48,7 +48,10 @@ impl Insn {
 
 /// A disassembler for one architecture.
 pub struct Decoder {
+    /// Sweeps without operand details (several times faster).
     cs: Capstone,
+    /// Decodes branches again with details, for their targets.
+    detailed: Capstone,
     spec: &'static dyn ArchSpec,
 }
 
@@ -63,16 +66,26 @@ impl std::fmt::Debug for Decoder {
 impl Decoder {
     /// Make a decoder for `arch`.
     pub fn new(arch: Arch) -> Result<Decoder> {
+        let cs = Self::capstone(arch, false)?;
+        let detailed = Self::capstone(arch, true)?;
+        Ok(Decoder {
+            cs,
+            detailed,
+            spec: spec(arch),
+        })
+    }
+
+    fn capstone(arch: Arch, detail: bool) -> Result<Capstone> {
         let built = match arch {
             Arch::X86_64 => Capstone::new()
                 .x86()
                 .mode(arch::x86::ArchMode::Mode64)
-                .detail(true)
+                .detail(detail)
                 .build(),
             Arch::Aarch64 => Capstone::new()
                 .arm64()
                 .mode(arch::arm64::ArchMode::Arm)
-                .detail(true)
+                .detail(detail)
                 .build(),
             Arch::Ppc64 | Arch::Ppc64le => Capstone::new()
                 .ppc()
@@ -82,16 +95,12 @@ impl Decoder {
                 } else {
                     Endian::Little
                 })
-                .detail(true)
+                .detail(detail)
                 .build(),
         };
-        let cs = built.map_err(|e| Error::Disassembler {
+        built.map_err(|e| Error::Disassembler {
             arch: arch.name(),
             reason: e.to_string(),
-        })?;
-        Ok(Decoder {
-            cs,
-            spec: spec(arch),
         })
     }
 
@@ -165,23 +174,18 @@ impl Decoder {
     fn convert(&self, insn: &capstone::Insn<'_>) -> Insn {
         let mnemonic = insn.mnemonic().unwrap_or("");
         let op_str = insn.op_str().unwrap_or("");
-        let detail = self.cs.insn_detail(insn).ok();
-        let groups: &[InsnGroupId] = detail.as_ref().map_or(&[], |d| d.groups());
-        let has = |g: InsnGroupType::Type| groups.iter().any(|id| u32::from(id.0) == g);
         let view = InsnView {
             mnemonic,
             op_str,
             bytes: insn.bytes(),
-            group_call: has(InsnGroupType::CS_GRP_CALL),
-            group_ret: has(InsnGroupType::CS_GRP_RET),
-            group_jump: has(InsnGroupType::CS_GRP_JUMP),
+            group_call: false,
+            group_ret: false,
+            group_jump: false,
         };
         let class = self.spec.classify(&view);
         let branches = class != Class::TxBegin || self.spec.tx_begin_branches();
         let target = if class.has_target() && branches {
-            detail
-                .as_ref()
-                .and_then(|d| last_immediate(&d.arch_detail()))
+            self.target(insn.bytes(), insn.address())
         } else {
             None
         };
@@ -194,6 +198,14 @@ impl Decoder {
             target,
             unsteppable: self.spec.unsteppable(&view),
         }
+    }
+
+    /// A direct branch's target: the instruction decoded again with details.
+    fn target(&self, bytes: &[u8], address: u64) -> Option<u64> {
+        let insns = self.detailed.disasm_count(bytes, address, 1).ok()?;
+        let insn = insns.iter().next()?;
+        let detail = self.detailed.insn_detail(insn).ok()?;
+        last_immediate(&detail.arch_detail())
     }
 }
 

@@ -14,7 +14,7 @@ use crate::cfg::Exit;
 use crate::debuginfo::DebugInfo;
 use crate::decode::Decoder;
 use crate::error::Result;
-use crate::hazard::{Blacklist, FunctionFacts};
+use crate::hazard::{decode_function, Blacklist};
 use crate::load::Binary;
 use crate::point::glob_match;
 use crate::report::{hex, BinaryInfo, Tool};
@@ -146,9 +146,10 @@ pub fn exits_of(binary: &Binary) -> Vec<(bool, usize)> {
             || Decoder::new(binary.arch),
             |decoder, f| match decoder {
                 Ok(decoder) => {
-                    let facts = FunctionFacts::of(decoder, binary, f);
-                    let exits: Vec<Exit> = (0..facts.cfg.insns.len())
-                        .filter_map(|i| facts.cfg.exit(i))
+                    // Only the exits matter here: no graph, no windows.
+                    let exits: Vec<Exit> = decode_function(decoder, binary, f)
+                        .iter()
+                        .filter_map(|insn| crate::cfg::exit_of(insn, f.address, f.end()))
                         .collect();
                     (
                         exits.contains(&Exit::Return),
