@@ -313,6 +313,25 @@ enum Hit {
     End(Exit),
 }
 
+impl Outcome {
+    fn empty() -> Outcome {
+        Outcome {
+            exit: Exit::Returned,
+            hits: 0,
+            reached: 0,
+            sc: Vec::new(),
+            tx_aborts: Vec::new(),
+            tx_commits: 0,
+            calls: Vec::new(),
+            return_value: None,
+            left_via: None,
+            last_block: None,
+            executed: 0,
+            trace: Vec::new(),
+        }
+    }
+}
+
 impl Exit {
     /// One line for people.
     pub fn describe(&self) -> String {
@@ -347,20 +366,7 @@ impl Emulator {
     /// Run one trial.
     pub fn run(&mut self, trial: &Trial<'_>) -> Outcome {
         self.reset(trial);
-        let mut out = Outcome {
-            exit: Exit::Returned,
-            hits: 0,
-            reached: 0,
-            sc: Vec::new(),
-            tx_aborts: Vec::new(),
-            tx_commits: 0,
-            calls: Vec::new(),
-            return_value: None,
-            left_via: None,
-            last_block: None,
-            executed: 0,
-            trace: Vec::new(),
-        };
+        let mut out = Outcome::empty();
         let mut seen: Vec<(Vec<u64>, Vec<u8>, u32)> = Vec::new();
         let mut pc = self.to_cpu(trial.start);
         out.exit = loop {
@@ -703,20 +709,7 @@ impl Emulator {
                     break;
                 }
                 Ok(Some(Stop::Tx(t))) => {
-                    let mut scratch = Outcome {
-                        exit: Exit::Returned,
-                        hits: 0,
-                        reached: 0,
-                        sc: Vec::new(),
-                        tx_aborts: Vec::new(),
-                        tx_commits: 0,
-                        calls: Vec::new(),
-                        return_value: None,
-                        left_via: None,
-                        last_block: None,
-                        executed: 0,
-                        trace: Vec::new(),
-                    };
+                    let mut scratch = Outcome::empty();
                     pc = self.tx_op(t, &mut scratch);
                 }
                 Ok(Some(Stop::Probe(_))) | Ok(None) | Err(_) => break,

@@ -214,16 +214,7 @@ impl<'b> Analyzer<'b> {
 
     /// Add the points a spec names.
     pub fn select(&self, selection: &mut Selection, spec: &PointSpec) -> Result<()> {
-        let mut add = |addr: u64| -> Result<()> {
-            let i = self.function_index_at(addr)?;
-            selection
-                .by_function
-                .entry(i)
-                .or_default()
-                .points
-                .insert(addr);
-            Ok(())
-        };
+        let mut add = |addr: u64| self.add_point(selection, addr);
         match spec {
             PointSpec::Address(a) => add(*a),
             PointSpec::Symbol { name, offset } => {
@@ -293,13 +284,7 @@ impl<'b> Analyzer<'b> {
                     {
                         continue;
                     }
-                    let i = self.function_index_at(row.address)?;
-                    selection
-                        .by_function
-                        .entry(i)
-                        .or_default()
-                        .points
-                        .insert(row.address);
+                    self.add_point(selection, row.address)?;
                     found = true;
                 }
                 if !found {
@@ -314,6 +299,18 @@ impl<'b> Analyzer<'b> {
                 Ok(())
             }
         }
+    }
+
+    /// Select one address, in the function that contains it.
+    fn add_point(&self, selection: &mut Selection, addr: u64) -> Result<()> {
+        let i = self.function_index_at(addr)?;
+        selection
+            .by_function
+            .entry(i)
+            .or_default()
+            .points
+            .insert(addr);
+        Ok(())
     }
 
     fn needs_debug(&self, spec: &PointSpec) -> Result<&DebugInfo> {
@@ -376,13 +373,7 @@ impl<'b> Analyzer<'b> {
                     }) {
                         continue;
                     }
-                    let i = self.function_index_at(inline.entry)?;
-                    selection
-                        .by_function
-                        .entry(i)
-                        .or_default()
-                        .points
-                        .insert(inline.entry);
+                    self.add_point(selection, inline.entry)?;
                     any = true;
                 }
                 if !any {
