@@ -302,3 +302,29 @@ fn dwarf_specs_need_dwarf() {
         stderr(&out)
     );
 }
+
+/// zstd-compressed debug sections (which llvm-dwarfdump 14 cannot read)
+/// give exactly the counts of the uncompressed build.
+#[test]
+fn zstd_sections_read_like_uncompressed() {
+    for target in ["x86_64", "aarch64"] {
+        let plain = json(&[
+            "survey",
+            &fixture(&format!("{target}/dwarf-O2.so"))
+                .display()
+                .to_string(),
+            "--format",
+            "json",
+        ]);
+        let zstd = json(&[
+            "survey",
+            &fixture(&format!("{target}/dwarf-O2-zstd.so"))
+                .display()
+                .to_string(),
+            "--format",
+            "json",
+        ]);
+        assert_eq!(plain["dwarf"], zstd["dwarf"], "{target}");
+        assert_eq!(plain["totals"], zstd["totals"], "{target}");
+    }
+}
