@@ -143,12 +143,6 @@ pub struct InsnView<'a> {
     pub op_str: &'a str,
     /// The raw instruction bytes.
     pub bytes: &'a [u8],
-    /// The disassembler put it in its "call" group.
-    pub group_call: bool,
-    /// The disassembler put it in its "return" group.
-    pub group_ret: bool,
-    /// The disassembler put it in its "jump" group.
-    pub group_jump: bool,
 }
 
 /// An instruction the disassembler does not know, recognised by its encoding.

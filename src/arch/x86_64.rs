@@ -97,7 +97,6 @@ impl ArchSpec for X86_64 {
                 indirect,
                 conditional: true,
             },
-            _ if insn.group_ret => Class::Return { conditional: false },
             _ => Class::Other,
         }
     }

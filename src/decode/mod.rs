@@ -156,9 +156,6 @@ impl Decoder {
             mnemonic,
             op_str: "",
             bytes,
-            group_call: false,
-            group_ret: false,
-            group_jump: false,
         };
         Insn {
             address,
@@ -178,9 +175,6 @@ impl Decoder {
             mnemonic,
             op_str,
             bytes: insn.bytes(),
-            group_call: false,
-            group_ret: false,
-            group_jump: false,
         };
         let class = self.spec.classify(&view);
         let branches = class != Class::TxBegin || self.spec.tx_begin_branches();
