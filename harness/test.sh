@@ -10,18 +10,20 @@ cd "$(dirname "$0")/.."
 # Seen on fresh clones of this project on the CI machine: cargo's target
 # probe (`rustc -`) read another compiler's error text as its input and
 # cargo cached the failure. When a cargo step fails with a failed probe in
-# the cache, drop the cache and run the step once more.
+# the cache, drop the cache and run the step again (three tries at most).
 cargo_step() {
-	if "$@"; then
-		return 0
-	fi
-	if grep -q '"success":false' target/.rustc_info.json 2>/dev/null; then
-		echo "test.sh: cargo's rustc probe failed (cached in target/.rustc_info.json); probing again" >&2
+	local try
+	for try in 1 2 3; do
+		if "$@"; then
+			return 0
+		fi
+		if ! grep -q '"success":false' target/.rustc_info.json 2>/dev/null; then
+			return 1
+		fi
+		echo "test.sh: cargo's rustc probe failed (cached in target/.rustc_info.json); probing again ($try)" >&2
 		rm -f target/.rustc_info.json
-		"$@"
-	else
-		return 1
-	fi
+	done
+	return 1
 }
 
 ./harness/setup.sh
