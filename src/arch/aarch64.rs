@@ -185,6 +185,18 @@ impl ArchSpec for Aarch64 {
         4
     }
 
+    fn may_exit(&self, word: u32) -> bool {
+        // Bits 28:26 = 0b101: the "branches, exception generating and
+        // system instructions" group of the A64 encoding. Every other group
+        // (data processing, loads and stores, SIMD and FP) falls through.
+        // Within it, `bl` (0x94000000) returns, and the system instructions
+        // (0xd5000000: hints such as paciasp and the ftrace nops, barriers,
+        // msr/mrs) fall through.
+        (word >> 26) & 0b111 == 0b101
+            && word & 0xfc00_0000 != 0x9400_0000
+            && word & 0xffc0_0000 != 0xd500_0000
+    }
+
     fn classify(&self, insn: &InsnView<'_>) -> Class {
         if let Some(class) = lookup(TABLE, insn.mnemonic) {
             return class;

@@ -173,6 +173,16 @@ pub trait ArchSpec: Sync {
     fn raw_encodings(&self) -> &'static [RawEncoding] {
         &[]
     }
+    /// Whether the instruction word `word` may be an exit of its function or
+    /// end its code (a jump, which may be a tail call; a return or exception
+    /// return; a trap or system call), judged from the encoding alone.
+    /// Conservative: `true` when in doubt; calls return and are not exits.
+    /// Lets a sweep that needs only a function's exits skip the disassembler
+    /// for the other instructions. Fixed-width architectures only; x86 never
+    /// calls it.
+    fn may_exit(&self, _word: u32) -> bool {
+        true
+    }
     /// The name of DWARF register number `n` (the psABI's numbering).
     fn dwarf_register(&self, n: u16) -> Option<String>;
     /// Whether a transaction begin names its abort fallback as a branch

@@ -148,6 +148,18 @@ impl ArchSpec for Ppc64 {
         4
     }
 
+    fn may_exit(&self, word: u32) -> bool {
+        // Primary opcodes 16 (bc), 17 (sc), 18 (b) and 19 (bclr, bcctr,
+        // bctar, rfid, rfscv...), except the calls among the immediate
+        // branches (LK = 1: `bl`, `bcl`), which return; and the
+        // unconditional traps `tw 31` and `td 31` (opcode 31, TO = 31),
+        // which never fall through.
+        let opcode = word >> 26;
+        (matches!(opcode, 16..=19) && !(matches!(opcode, 16 | 18) && word & 1 == 1))
+            || word & 0xffe0_07fe == 0x7fe0_0008
+            || word & 0xffe0_07fe == 0x7fe0_0088
+    }
+
     fn classify(&self, insn: &InsnView<'_>) -> Class {
         if let Some(class) = lookup(TABLE, insn.mnemonic) {
             return class;

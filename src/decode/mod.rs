@@ -136,6 +136,44 @@ impl Decoder {
         out
     }
 
+    /// Like [`Decoder::decode`] but only the instructions that may be exits
+    /// of their function ([`ArchSpec::may_exit`]), for sweeps that need
+    /// nothing else. On fixed-width architectures the other words are
+    /// skipped without disassembling them, several times faster; on x86 this
+    /// is [`Decoder::decode`] without the ordinary instructions.
+    pub fn decode_exit_candidates(&self, code: &[u8], address: u64) -> Vec<Insn> {
+        if self.spec.insn_align() == 1 {
+            let mut all = self.decode(code, address);
+            all.retain(|i| i.class != Class::Other);
+            return all;
+        }
+        let big = self.spec.arch().big_endian();
+        let mut out = Vec::new();
+        for (i, chunk) in code.chunks(4).enumerate() {
+            let at = address + 4 * i as u64;
+            let Ok(bytes) = <[u8; 4]>::try_from(chunk) else {
+                break;
+            };
+            let word = if big {
+                u32::from_be_bytes(bytes)
+            } else {
+                u32::from_le_bytes(bytes)
+            };
+            if !self.spec.may_exit(word) {
+                continue;
+            }
+            let insn = match self.cs.disasm_count(chunk, at, 1) {
+                Ok(insns) => match insns.iter().next() {
+                    Some(insn) => self.convert(insn),
+                    None => self.undecodable(chunk, at),
+                },
+                Err(_) => self.undecodable(chunk, at),
+            };
+            out.push(insn);
+        }
+        out
+    }
+
     fn undecodable(&self, bytes: &[u8], address: u64) -> Insn {
         let word = (bytes.len() == 4).then(|| {
             let b = [bytes[0], bytes[1], bytes[2], bytes[3]];

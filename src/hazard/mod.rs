@@ -76,28 +76,57 @@ impl FunctionFacts {
 /// Decode the bytes of a function that its section holds (a hostile size
 /// is clamped to the section).
 pub fn decode_function(decoder: &Decoder, binary: &Binary, function: &Function) -> Vec<Insn> {
-    let Some(section) = binary.section_at(function.address) else {
-        return Vec::new();
-    };
-    let start = ((function.address - section.address) as usize).min(section.data.len());
-    let end = (start as u64)
-        .saturating_add(function.size)
-        .min(section.data.len() as u64) as usize;
-    let mut insns = decoder.decode(&section.data[start..end], function.address);
+    let code = function_code(binary, function);
+    let mut insns = decoder.decode(code, function.address);
     if decoder.arch().is_ppc() {
-        // A POWER function's code ends where its traceback table begins: a
-        // zero word after an instruction that does not fall through.
         let table = insns.windows(2).position(|w| {
-            !w[0].class.falls_through() && w[1].mnemonic == "(bad)" && {
-                let at = (w[1].address - function.address) as usize + start;
-                section.data.get(at..at + 4) == Some(&[0, 0, 0, 0])
-            }
+            !w[0].class.falls_through()
+                && w[1].mnemonic == "(bad)"
+                && traceback_follows(code, function.address, &w[0])
         });
         if let Some(i) = table {
             insns.truncate(i + 1);
         }
     }
     insns
+}
+
+/// The exits of a function (returns, tail calls, indirect jumps) as
+/// [`decode_function`] and [`crate::cfg::exit_of`] give them, from a sweep
+/// that disassembles only the instructions that may transfer control: what
+/// `survey` needs of every function of a kernel.
+pub fn function_exits(decoder: &Decoder, binary: &Binary, function: &Function) -> Vec<Exit> {
+    let code = function_code(binary, function);
+    let mut exits = Vec::new();
+    for insn in decoder.decode_exit_candidates(code, function.address) {
+        exits.extend(crate::cfg::exit_of(&insn, function.address, function.end()));
+        if decoder.arch().is_ppc()
+            && !insn.class.falls_through()
+            && traceback_follows(code, function.address, &insn)
+        {
+            break;
+        }
+    }
+    exits
+}
+
+/// The bytes of a function's symbol range that are present in the file.
+fn function_code<'b>(binary: &'b Binary, function: &Function) -> &'b [u8] {
+    let Some(section) = binary.section_at(function.address) else {
+        return &[];
+    };
+    let start = ((function.address - section.address) as usize).min(section.data.len());
+    let end = (start as u64)
+        .saturating_add(function.size)
+        .min(section.data.len() as u64) as usize;
+    &section.data[start..end]
+}
+
+/// A POWER function's code ends where its traceback table begins: a zero
+/// word right after an instruction that does not fall through.
+fn traceback_follows(code: &[u8], address: u64, insn: &Insn) -> bool {
+    let at = (insn.next() - address) as usize;
+    code.get(at..at + 4) == Some(&[0, 0, 0, 0])
 }
 
 /// Resolves specs and produces static findings.

@@ -14,7 +14,7 @@ use crate::cfg::Exit;
 use crate::debuginfo::DebugInfo;
 use crate::decode::Decoder;
 use crate::error::Result;
-use crate::hazard::{decode_function, Blacklist};
+use crate::hazard::{function_exits, Blacklist};
 use crate::load::Binary;
 use crate::point::glob_match;
 use crate::report::{hex, BinaryInfo, Tool};
@@ -147,10 +147,7 @@ pub fn exits_of(binary: &Binary) -> Vec<(bool, usize)> {
             |decoder, f| match decoder {
                 Ok(decoder) => {
                     // Only the exits matter here: no graph, no windows.
-                    let exits: Vec<Exit> = decode_function(decoder, binary, f)
-                        .iter()
-                        .filter_map(|insn| crate::cfg::exit_of(insn, f.address, f.end()))
-                        .collect();
+                    let exits = function_exits(decoder, binary, f);
                     (
                         exits.contains(&Exit::Return),
                         exits
