@@ -328,3 +328,78 @@ fn zstd_sections_read_like_uncompressed() {
         assert_eq!(plain["totals"], zstd["totals"], "{target}");
     }
 }
+
+/// A kernel module (ET_REL) has its DWARF only through relocations: code
+/// addresses against the sections probesafe lays out, names and line
+/// programs as offsets into other debug sections. Read relocated, every
+/// function of blacklist.c has the same source line, variables and
+/// locations (relative to its entry) as in hazards.so, where the linker
+/// applied them.
+#[test]
+fn relocatable_object_dwarf_is_relocated() {
+    let functions = [
+        "kp_func",
+        "noinstr_func",
+        "entry_func",
+        "irqentry_func",
+        "nokprobe_a",
+        "nokprobe_b",
+        "not_blacklisted",
+    ];
+    // (symbol, file, line, [(name, parameter, [(kind, text, range from entry)])])
+    let view = |path: &str| {
+        let mut args = vec!["vars", path];
+        args.extend(functions);
+        args.extend(["--format", "json"]);
+        let v = json(&args);
+        v["points"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                let at = u64::from_str_radix(&p["address"].as_str().unwrap()[2..], 16).unwrap();
+                let vars: Vec<_> = p["variables"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|var| {
+                        let locs: Vec<_> = var["locations"]
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .map(|l| {
+                                let range = l["range"].as_array().map(|r| {
+                                    (r[0].as_u64().unwrap() - at, r[1].as_u64().unwrap() - at)
+                                });
+                                (l["kind"].to_string(), l["text"].to_string(), range)
+                            })
+                            .collect();
+                        (var["name"].to_string(), var["parameter"].to_string(), locs)
+                    })
+                    .collect();
+                (
+                    p["symbol"].to_string(),
+                    p["file"].to_string(),
+                    p["line"].as_u64(),
+                    vars,
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    for target in ["x86_64", "aarch64", "ppc64", "ppc64le"] {
+        let module = view(&fixture(&format!("{target}/kmod.o")).display().to_string());
+        let linked = view(
+            &fixture(&format!("{target}/hazards.so"))
+                .display()
+                .to_string(),
+        );
+        assert_eq!(module.len(), functions.len());
+        assert!(
+            module.iter().all(|p| p.1 == "\"src/blacklist.c\""
+                && p.2.is_some()
+                && p.3.iter().any(|v| v.0 == "\"p\"" && !v.2.is_empty())),
+            "{target}: {module:?}"
+        );
+        assert_eq!(module, linked, "{target}");
+    }
+}

@@ -53,9 +53,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 || DebugInfo::load(&binary, debug_file.as_deref()),
                 || survey::exits_of(&binary),
             );
+            let debug = debug?;
             let s = survey::survey_with(
                 &binary,
-                debug?.as_ref(),
+                debug.as_ref(),
                 &Blacklist::of(&binary),
                 functions.as_deref(),
                 &exits,
@@ -65,6 +66,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 Format::Text => survey::render_text(&s),
             };
             emit(output.as_deref(), &text)?;
+            // A kernel's DWARF summary is millions of small allocations;
+            // the process is about to exit, so do not free them one by one.
+            std::mem::forget(debug);
             Ok(ExitCode::SUCCESS)
         }
         Command::Diff {

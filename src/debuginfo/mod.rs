@@ -12,9 +12,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use gimli::{
-    AttributeValue, DebuggingInformationEntry, EndianArcSlice, Reader, RunTimeEndian, Unit,
-};
+use gimli::{AttributeValue, DebuggingInformationEntry, Reader, RunTimeEndian, Unit};
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -24,7 +22,7 @@ use crate::interval::IntervalIndex;
 use crate::load::Binary;
 pub use location::{Location, LocationKind};
 
-type R = EndianArcSlice<RunTimeEndian>;
+type R = gimli::EndianReader<RunTimeEndian, sections::SectionBytes>;
 
 /// An out-of-line function with code (a compiler clone counts: its DWARF
 /// name is the original function's).
@@ -193,7 +191,7 @@ impl DebugInfo {
     /// Load the DWARF of `binary` (or of `debug_file`); `Ok(None)` when
     /// there is none.
     pub fn load(binary: &Binary, debug_file: Option<&Path>) -> Result<Option<DebugInfo>> {
-        let Some(sections) = sections::load(&binary.path, debug_file)? else {
+        let Some(sections) = sections::load(binary, debug_file)? else {
             return Ok(None);
         };
         let endian = if sections.big_endian {
@@ -201,14 +199,14 @@ impl DebugInfo {
         } else {
             RunTimeEndian::Little
         };
-        let empty: Arc<[u8]> = Arc::from(Vec::new());
+        let empty = sections::SectionBytes::empty();
         let dwarf = gimli::Dwarf::load(|id| -> std::result::Result<R, gimli::Error> {
             let data = sections
                 .data
                 .get(id.name())
                 .cloned()
                 .unwrap_or_else(|| empty.clone());
-            Ok(EndianArcSlice::new(data, endian))
+            Ok(gimli::EndianReader::new(data, endian))
         })
         .map_err(|e| bad(&sections.file, e))?;
         let mut headers = Vec::new();

@@ -5,6 +5,7 @@
 //! every failure is an [`Error`] naming the file and the section.
 
 mod ehframe;
+mod file;
 mod reloc;
 mod symbols;
 
@@ -17,6 +18,8 @@ use serde::Serialize;
 
 use crate::arch::Arch;
 use crate::error::{Error, Result};
+
+pub use file::FileBytes;
 
 pub use symbols::{Function, FunctionSource, Symbol};
 
@@ -55,6 +58,8 @@ pub struct Section {
     pub executable: bool,
     /// Contents with relocations applied (empty for SHT_NOBITS).
     pub data: Vec<u8>,
+    /// Its index in the ELF section header table.
+    pub elf_index: usize,
 }
 
 impl Section {
@@ -90,10 +95,7 @@ pub struct Binary {
 impl Binary {
     /// Read and load the file at `path`.
     pub fn open(path: &Path) -> Result<Binary> {
-        let data = std::fs::read(path).map_err(|source| Error::Io {
-            path: path.to_owned(),
-            source,
-        })?;
+        let data = FileBytes::open(path)?;
         Binary::parse(path, &data)
     }
 
@@ -193,6 +195,7 @@ impl Binary {
                 size,
                 executable: flags & u64::from(elf::SHF_EXECINSTR) != 0,
                 data,
+                elf_index: section.index().0,
             });
         }
 
