@@ -70,6 +70,8 @@ fn trials(c: &mut Criterion) {
                 timeout: Duration::from_secs(1),
                 trace: false,
                 memory: &[],
+                writes: &[],
+                observe: false,
             };
             group.bench_function(format!("{name}/probesafe"), |b| b.iter(|| emu.run(&trial)));
             group.bench_function(format!("{name}/unhooked"), |b| {

@@ -15,6 +15,8 @@
 #   diffdriver.out       its stdout (run natively / under qemu-user), see DIFFERENTIAL
 #   dwarf-O0.so dwarf-O2.so dwarf-O3.so
 #                        ET_DYN, src/dwarf.c at -O0/-O2/-O3 with -g (DWARF 5)
+#   writes-O0.so writes-O2.so
+#                        ET_DYN, src/writes.c at -O0/-O2 with -g: the write-check cases
 #   dwarf-O*.counts      raw DWARF counts of each (commands inside), see DWARF.md
 #   x86_64 and aarch64 only:
 #   dwarf-O2-dwarf4.so   src/dwarf.c at -O2 with -gdwarf-4
@@ -220,7 +222,11 @@ build_dwarf() {
 		${bp}objcopy --add-gnu-debuglink="$t/dwarf-O2.debug" \
 			"$o/dwarf-O2-stripped.so" "$t/dwarf-O2-stripped.so"
 	fi
-	echo "built $t dwarf-*.so"
+	for lvl in O0 O2; do
+		$cc -$lvl $DCFLAGS $acflags -fPIC -c src/writes.c -o "$o/writes-$lvl.pic.o"
+		$cc $acflags $LDFLAGS -shared -o "$t/writes-$lvl.so" "$o/writes-$lvl.pic.o"
+	done
+	echo "built $t dwarf-*.so writes-*.so"
 }
 
 build_dwarf x86_64 gcc "" \

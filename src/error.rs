@@ -49,6 +49,14 @@ pub enum Error {
         /// The file.
         path: PathBuf,
     },
+    /// A `--write VAR[=VALUE]` argument could not be parsed.
+    #[error("bad --write {arg:?}: {reason}")]
+    BadWrite {
+        /// The argument as given.
+        arg: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// A point spec could not be parsed.
     #[error("bad point spec {spec:?}: {reason}")]
     BadSpec {
@@ -88,6 +96,16 @@ pub enum Error {
         path: PathBuf,
         /// The spec.
         spec: String,
+    },
+    /// A `--write` variable is in scope at none of the points.
+    #[error("{path}: variable {name:?} is not in scope at {address:#x} (see `probesafe vars`)")]
+    UnknownVariable {
+        /// The file.
+        path: PathBuf,
+        /// The variable.
+        name: String,
+        /// The (first) point.
+        address: u64,
     },
     /// A point address lies outside every function of the binary.
     #[error("{path}: address {address:#x} is outside any function")]

@@ -133,6 +133,8 @@ fn emulate(target: &str) -> Vec<u8> {
                 timeout: Duration::from_secs(5),
                 trace: false,
                 memory: &memory,
+                writes: &[],
+                observe: false,
             });
             assert_eq!(
                 outcome.exit,

@@ -58,6 +58,8 @@ impl Setup {
             timeout: Duration::from_secs(5),
             trace: false,
             memory: &[],
+            writes: &[],
+            observe: false,
         })
     }
 }

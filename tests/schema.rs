@@ -29,6 +29,34 @@ fn corpus_reports() -> Vec<Report> {
             "function(\"*\").return",
         ]));
     }
+    // The write checks, against the -O0 reference, and the entry/return
+    // balance: every write kind and its evidence.
+    for target in ["x86_64", "ppc64le"] {
+        let bin = |f: &str| fixture(&format!("{target}/{f}")).display().to_string();
+        reports.push(report([
+            "scan",
+            &bin("writes-O2.so"),
+            "--functions",
+            "cse_shared",
+            "--functions",
+            "pair_sum",
+            "--all-vars",
+            "--reference",
+            &bin("writes-O0.so"),
+            "--format",
+            "json",
+        ]));
+        reports.push(report([
+            "check",
+            &bin("writes-O2.so"),
+            "function(\"sum_to\").call",
+            "function(\"sum_to\").return",
+            "--reference",
+            &bin("writes-O0.so"),
+            "--format",
+            "json",
+        ]));
+    }
     reports
 }
 

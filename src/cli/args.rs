@@ -162,4 +162,16 @@ pub struct Common {
     /// the trap, monitor and transaction events marked.
     #[arg(long)]
     pub trace: bool,
+    /// Write VAR (a parameter or local in scope) at its DWARF location(s)
+    /// at every hit of each point, and report whether anything observable
+    /// changes; VALUE defaults to the value there plus one (repeatable).
+    #[arg(long = "write", value_name = "VAR[=VALUE]")]
+    pub write: Vec<String>,
+    /// Write every variable in scope at each point, as `--write` does.
+    #[arg(long)]
+    pub all_vars: bool,
+    /// The same source built another way (typically -O0): perform the same
+    /// writes at the same source line there and compare what changes.
+    #[arg(long, value_name = "REF_BINARY")]
+    pub reference: Option<PathBuf>,
 }

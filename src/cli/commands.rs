@@ -7,7 +7,7 @@ use anyhow::Result;
 use std::sync::Arc;
 
 use probesafe::debuginfo::DebugInfo;
-use probesafe::detect::DynamicOptions;
+use probesafe::detect::{DynamicOptions, WriteRequest};
 use probesafe::hazard::{Analyzer, Blacklist, Selection};
 use probesafe::load::Binary;
 use probesafe::point::PointSpec;
@@ -144,15 +144,22 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         } => {
             let binary = open(&binary, &common)?;
             let specs = parse_specs(&points)?;
-            analyse(&binary, &common, Layout::Ranges, |analyzer, selection| {
-                if specs.is_empty() || !functions.is_empty() {
-                    analyzer.select_all(selection, &functions)?;
-                }
-                for spec in &specs {
-                    analyzer.select(selection, spec)?;
-                }
-                Ok(())
-            })
+            let balanced = balanced_patterns(&specs);
+            analyse(
+                &binary,
+                &common,
+                Layout::Ranges,
+                &balanced,
+                |analyzer, selection| {
+                    if specs.is_empty() || !functions.is_empty() {
+                        analyzer.select_all(selection, &functions)?;
+                    }
+                    for spec in &specs {
+                        analyzer.select(selection, spec)?;
+                    }
+                    Ok(())
+                },
+            )
         }
         Command::Check {
             binary,
@@ -161,14 +168,201 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         } => {
             let binary = open(&binary, &common)?;
             let specs = parse_specs(&specs)?;
-            analyse(&binary, &common, Layout::Points, |analyzer, selection| {
-                for spec in &specs {
-                    analyzer.select(selection, spec)?;
-                }
-                Ok(())
-            })
+            let balanced = balanced_patterns(&specs);
+            analyse(
+                &binary,
+                &common,
+                Layout::Points,
+                &balanced,
+                |analyzer, selection| {
+                    for spec in &specs {
+                        analyzer.select(selection, spec)?;
+                    }
+                    Ok(())
+                },
+            )
         }
     }
+}
+
+/// The function-name patterns given as both `.call` and `.return`.
+fn balanced_patterns(specs: &[PointSpec]) -> Vec<String> {
+    use probesafe::point::Probe;
+    let of = |want: Probe| -> Vec<&String> {
+        specs
+            .iter()
+            .filter_map(|s| match s {
+                PointSpec::Function { pattern, probe, .. } if *probe == want => Some(pattern),
+                _ => None,
+            })
+            .collect()
+    };
+    let returns = of(Probe::Return);
+    of(Probe::Call)
+        .into_iter()
+        .filter(|p| returns.contains(p))
+        .cloned()
+        .collect()
+}
+
+/// `.call` with `.return` of the same function: count entries and returns
+/// per generated input (and in the reference build) and report an
+/// imbalance at the entry point.
+fn entry_return_balance(
+    analyzer: &Analyzer<'_>,
+    points: &mut [probesafe::report::Point],
+    patterns: &[String],
+    common: &Common,
+) -> Result<()> {
+    if patterns.is_empty() {
+        return Ok(());
+    }
+    let reference = match &common.reference {
+        Some(path) => Some(Binary::open(path)?),
+        None => None,
+    };
+    let options = DynamicOptions {
+        cases: common.cases.max(1),
+        seed: common.seed,
+        budget: common.budget.max(1),
+        ..DynamicOptions::default()
+    };
+    let ref_analyzer = reference
+        .as_ref()
+        .map(|b| Analyzer::new(b, Blacklist::of(b)).with_dynamic(options.clone()));
+    for pattern in patterns {
+        for index in analyzer.matching_functions(pattern) {
+            let function = &analyzer.binary().functions[index];
+            let here = analyzer.balance(function.address)?;
+            let there = match (&ref_analyzer, &reference) {
+                (Some(a), Some(b)) => b
+                    .functions
+                    .iter()
+                    .find(|f| f.has_name(&function.name))
+                    .map(|f| a.balance(f.address))
+                    .transpose()?
+                    .map(|v| (b.path.display().to_string(), v)),
+                _ => None,
+            };
+            let finding = probesafe::detect::write::balance_finding(
+                &function.name,
+                &here,
+                there.as_ref().map(|(p, v)| (p.as_str(), v.as_slice())),
+            );
+            if let (Some(finding), Some(point)) = (
+                finding,
+                points
+                    .iter_mut()
+                    .find(|p| p.address_value() == function.entry),
+            ) {
+                point.findings.push(finding);
+                point.settle();
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Each `--write` variable must be in scope at one of the points at least.
+fn check_variables_in_scope(
+    binary: &Binary,
+    analyzer: &Analyzer<'_>,
+    points: &[probesafe::report::Point],
+    options: &DynamicOptions,
+) -> Result<(), Error> {
+    let Some(debug) = analyzer.debug_info() else {
+        return Ok(());
+    };
+    for w in &options.writes {
+        let found = points.iter().any(|p| {
+            debug
+                .variables_at(p.address_value())
+                .iter()
+                .any(|v| v.name == w.variable)
+        });
+        if !found && !points.is_empty() {
+            return Err(Error::UnknownVariable {
+                path: binary.path.clone(),
+                name: w.variable.clone(),
+                address: points[0].address_value(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// `--reference`: the same writes at the same source lines of the
+/// reference build; effects it shows that this build's write does not are
+/// `ineffective-write`, effects only this build's write has are
+/// `overbroad-write`.
+fn compare_with_reference(
+    analyzer: &Analyzer<'_>,
+    points: &mut [probesafe::report::Point],
+    reference: &std::path::Path,
+    options: &DynamicOptions,
+    common: &Common,
+) -> Result<()> {
+    let Some(debug) = analyzer.debug_info() else {
+        return Ok(());
+    };
+    let ref_binary = Binary::open(reference)?;
+    let ref_debug = DebugInfo::load(&ref_binary, None)?.ok_or_else(|| Error::NoDebugInfo {
+        path: ref_binary.path.clone(),
+        spec: "--reference".into(),
+    })?;
+    let ref_analyzer = Analyzer::new(&ref_binary, Blacklist::of(&ref_binary))
+        .with_debug_info(Some(Arc::new(ref_debug)))
+        .with_detail(true)
+        .with_dynamic(options.clone());
+    for point in points.iter_mut() {
+        let addr = point.address_value();
+        let (Some(function), Some(row)) = (debug.function_at(addr), debug.row_for(addr)) else {
+            continue;
+        };
+        let Some(file) = debug.files.get(row.file as usize) else {
+            continue;
+        };
+        let spec = PointSpec::Statement {
+            function: function.name.clone(),
+            file: file.clone(),
+            line: row.line,
+        };
+        let mut selection = Selection::default();
+        if ref_analyzer.select(&mut selection, &spec).is_err() {
+            continue;
+        }
+        let mut ref_points = ref_analyzer.run(&selection, common.jobs.map(usize::from))?;
+        // A function's first line is its entry, where an -O0 build has not
+        // yet stored its parameters: use the first line after the prologue
+        // there, as debuggers do.
+        if let Some(after) = ref_points
+            .iter()
+            .find_map(|p| after_prologue(ref_analyzer.debug_info()?, p.address_value()))
+        {
+            let mut selection = Selection::default();
+            ref_analyzer.select(&mut selection, &PointSpec::Address(after))?;
+            ref_points = ref_analyzer.run(&selection, common.jobs.map(usize::from))?;
+        }
+        probesafe::detect::write::compare_with_reference(
+            point,
+            &ref_points,
+            &ref_binary.path.display().to_string(),
+            &format!("{file}:{}", row.line),
+        );
+    }
+    Ok(())
+}
+
+/// When `addr` is a function's entry: the address of the first line-table
+/// row after it inside the function (the end of the prologue).
+fn after_prologue(debug: &DebugInfo, addr: u64) -> Option<u64> {
+    let f = debug.function_starting_at(addr)?;
+    let end = f.ranges.iter().map(|r| r.1).max()?;
+    let i = debug.lines.partition_point(|r| r.address <= addr);
+    debug.lines[i..]
+        .iter()
+        .map(|r| r.address)
+        .find(|&a| a > addr && a < end)
 }
 
 fn render_diff(a: &survey::Survey, b: &survey::Survey, changes: &[survey::Change]) -> String {
@@ -255,6 +449,7 @@ fn analyse(
     binary: &Binary,
     common: &Common,
     layout: Layout,
+    balanced: &[String],
     select: impl FnOnce(&Analyzer<'_>, &mut Selection) -> Result<(), Error>,
 ) -> Result<ExitCode> {
     let mut blacklist = Blacklist::of(binary);
@@ -279,18 +474,44 @@ fn analyse(
     let mut analyzer = Analyzer::new(binary, blacklist)
         .with_debug_info(debug)
         .with_detail(layout == Layout::Points);
+    let writes = common
+        .write
+        .iter()
+        .map(|w| w.parse())
+        .collect::<Result<Vec<WriteRequest>, Error>>()?;
+    if (!writes.is_empty() || common.all_vars || common.reference.is_some())
+        && analyzer.debug_info().is_none()
+    {
+        return Err(Error::NoDebugInfo {
+            path: binary.path.clone(),
+            spec: "--write, --all-vars and --reference".into(),
+        }
+        .into());
+    }
+    let options = DynamicOptions {
+        cases: common.cases.max(1),
+        seed: common.seed,
+        budget: common.budget.max(1),
+        handlers,
+        writes,
+        all_vars: common.all_vars,
+        ..DynamicOptions::default()
+    };
     if !common.static_only {
-        analyzer = analyzer.with_dynamic(DynamicOptions {
-            cases: common.cases.max(1),
-            seed: common.seed,
-            budget: common.budget.max(1),
-            handlers,
-            ..DynamicOptions::default()
-        });
+        analyzer = analyzer.with_dynamic(options.clone());
     }
     let mut selection = Selection::default();
     select(&analyzer, &mut selection)?;
-    let points = analyzer.run(&selection, common.jobs.map(usize::from))?;
+    let mut points = analyzer.run(&selection, common.jobs.map(usize::from))?;
+    if !options.writes.is_empty() || options.all_vars {
+        check_variables_in_scope(binary, &analyzer, &points, &options)?;
+    }
+    if let (Some(reference), false) = (&common.reference, common.static_only) {
+        compare_with_reference(&analyzer, &mut points, reference, &options, common)?;
+    }
+    if !common.static_only {
+        entry_return_balance(&analyzer, &mut points, balanced, common)?;
+    }
     let report = Report::new(
         BinaryInfo {
             path: binary.path.display().to_string(),

@@ -53,6 +53,58 @@ pub struct Location {
     pub text: String,
     /// The pc range it is valid for (`None`: the whole scope).
     pub range: Option<(u64, u64)>,
+    /// The place in machine terms, when it is one a write can reach.
+    #[serde(skip)]
+    pub place: Option<Place>,
+}
+
+/// A writable place: what a write through a location needs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Place {
+    /// A register (DWARF number).
+    Register(u16),
+    /// Memory at an address.
+    Memory(Address),
+    /// Pieces in order: each is a place (`None`: undefined or not
+    /// writable) and its size in bytes.
+    Pieces(Vec<(Option<Place>, u64)>),
+}
+
+/// How a memory location's address is computed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Address {
+    /// A register's value plus an offset (`DW_OP_bregN`).
+    Register(u16, i64),
+    /// The frame base plus an offset (`DW_OP_fbreg`).
+    FrameBase(i64),
+    /// A static address (`DW_OP_addr`).
+    Absolute(u64),
+}
+
+/// A function's frame base (`DW_AT_frame_base`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FrameBase {
+    /// `DW_OP_call_frame_cfa`: the canonical frame address from the CFI.
+    Cfa,
+    /// A register's value plus an offset (`DW_OP_regN`, `DW_OP_bregN`).
+    Register(u16, i64),
+}
+
+/// Read a `DW_AT_frame_base` expression.
+pub fn frame_base<R: Reader>(expr: R, encoding: Encoding) -> Option<FrameBase> {
+    let mut reader = expr;
+    let op = Operation::parse(&mut reader, encoding).ok()?;
+    if !reader.is_empty() {
+        return None;
+    }
+    match op {
+        Operation::CallFrameCFA => Some(FrameBase::Cfa),
+        Operation::Register { register } => Some(FrameBase::Register(register.0, 0)),
+        Operation::RegisterOffset {
+            register, offset, ..
+        } => Some(FrameBase::Register(register.0, offset)),
+        _ => None,
+    }
 }
 
 /// `+0x10` / `-0x4`.
@@ -78,12 +130,41 @@ pub fn describe<R: Reader>(
     let mut reader = expr;
     let mut parts: Vec<(LocationKind, String)> = Vec::new();
     let mut current: Option<(LocationKind, String)> = None;
+    // The same expression in machine terms, as far as a write can use it.
+    let mut place: Option<Place> = None;
+    let mut placed: Vec<(Option<Place>, u64)> = Vec::new();
     let mut pieces = 0;
     let mut bad = false;
     while !reader.is_empty() {
         let Ok(op) = Operation::parse(&mut reader, encoding) else {
             bad = true;
             break;
+        };
+        place = match (&op, place.take()) {
+            (Operation::Register { register }, _) => Some(Place::Register(register.0)),
+            (
+                Operation::RegisterOffset {
+                    register, offset, ..
+                },
+                _,
+            ) => Some(Place::Memory(Address::Register(register.0, *offset))),
+            (Operation::FrameOffset { offset }, _) => {
+                Some(Place::Memory(Address::FrameBase(*offset)))
+            }
+            (Operation::Address { address }, _) => Some(Place::Memory(Address::Absolute(*address))),
+            (Operation::PlusConstant { value }, Some(Place::Memory(a))) => {
+                let v = *value as i64;
+                Some(Place::Memory(match a {
+                    Address::Register(r, o) => Address::Register(r, o.wrapping_add(v)),
+                    Address::FrameBase(o) => Address::FrameBase(o.wrapping_add(v)),
+                    Address::Absolute(x) => Address::Absolute(x.wrapping_add(v as u64)),
+                }))
+            }
+            (Operation::Piece { size_in_bits, .. }, p) => {
+                placed.push((p, size_in_bits / 8));
+                None
+            }
+            _ => None,
         };
         match op {
             Operation::Register { register } => {
@@ -167,6 +248,7 @@ pub fn describe<R: Reader>(
             kind: LocationKind::Expression,
             text: "an unparsable DWARF expression".into(),
             range,
+            place: None,
         };
     }
     if pieces > 0 {
@@ -187,6 +269,7 @@ pub fn describe<R: Reader>(
             },
             text: format!("pieces: {text}"),
             range,
+            place: writable.then_some(Place::Pieces(placed)),
         };
     }
     match current {
@@ -196,12 +279,19 @@ pub fn describe<R: Reader>(
             kind: LocationKind::Constant,
             text,
             range,
+            place: None,
         },
-        Some((kind, text)) => Location { kind, text, range },
+        Some((kind, text)) => Location {
+            place: if kind.writable() { place } else { None },
+            kind,
+            text,
+            range,
+        },
         None => Location {
             kind: LocationKind::OptimizedOut,
             text: "empty expression (optimised out)".into(),
             range,
+            place: None,
         },
     }
 }

@@ -99,6 +99,12 @@ pub struct Variable {
     /// Every location valid at the pc (several when location lists
     /// overlap); `optimized-out` when there is none.
     pub locations: Vec<Location>,
+    /// The size of its type in bytes, when DWARF gives it.
+    #[serde(skip)]
+    pub size: Option<u64>,
+    /// The frame base of the function it is in (for `DW_OP_fbreg`).
+    #[serde(skip)]
+    pub frame_base: Option<location::FrameBase>,
 }
 
 /// A tail-call site from DWARF (`DW_TAG_call_site` with `DW_AT_call_tail_call`).
@@ -392,9 +398,51 @@ impl DebugInfo {
             return out;
         };
         if let Ok(root) = tree.root() {
-            let _ = self.collect_vars(&unit, root, pc, None, &mut out, 0);
+            let _ = self.collect_vars(&unit, root, pc, (None, None), &mut out, 0);
         }
         out
+    }
+
+    /// How many arguments the call that returns to `return_pc` passes, from
+    /// its `DW_TAG_call_site` (the formal parameters of its
+    /// `DW_AT_call_origin`). `None` when DWARF does not say (no call-site
+    /// information, as at -O0, or an indirect call).
+    pub fn call_arity(&self, return_pc: u64) -> Option<usize> {
+        let function = self.function_at(return_pc.wrapping_sub(1))?;
+        let offset = *self.units.get(function.unit)?;
+        let header = self.dwarf.debug_info.header_from_offset(offset).ok()?;
+        let unit = self.dwarf.unit(header).ok()?;
+        let mut entries = unit.entries();
+        while let Ok(Some((_, entry))) = entries.next_dfs() {
+            if !matches!(
+                entry.tag(),
+                gimli::DW_TAG_call_site | gimli::DW_TAG_GNU_call_site
+            ) {
+                continue;
+            }
+            let ret = attr_addr(&self.dwarf, &unit, entry, gimli::DW_AT_call_return_pc)
+                .or_else(|| attr_addr(&self.dwarf, &unit, entry, gimli::DW_AT_low_pc));
+            if ret != Some(return_pc) {
+                continue;
+            }
+            let origin = [gimli::DW_AT_call_origin, gimli::DW_AT_abstract_origin]
+                .iter()
+                .find_map(|&at| match entry.attr_value(at) {
+                    Ok(Some(AttributeValue::UnitRef(o))) => Some(o),
+                    _ => None,
+                })?;
+            let mut tree = unit.entries_tree(Some(origin)).ok()?;
+            let root = tree.root().ok()?;
+            let mut children = root.children();
+            let mut n = 0;
+            while let Ok(Some(child)) = children.next() {
+                if child.entry().tag() == gimli::DW_TAG_formal_parameter {
+                    n += 1;
+                }
+            }
+            return Some(n);
+        }
+        None
     }
 
     fn collect_vars(
@@ -402,7 +450,7 @@ impl DebugInfo {
         unit: &Unit<R>,
         node: gimli::EntriesTreeNode<'_, '_, '_, R>,
         pc: u64,
-        scope: Option<&str>,
+        (scope, frame_base): (Option<&str>, Option<location::FrameBase>),
         out: &mut Vec<Variable>,
         depth: u32,
     ) -> gimli::Result<()> {
@@ -418,6 +466,14 @@ impl DebugInfo {
                 | gimli::DW_TAG_lexical_block
         );
         let mut scope_name = scope.map(str::to_owned);
+        let mut frame_base = frame_base;
+        if tag == gimli::DW_TAG_subprogram {
+            if let Ok(Some(AttributeValue::Exprloc(expr))) =
+                entry.attr_value(gimli::DW_AT_frame_base)
+            {
+                frame_base = location::frame_base(expr.0, unit.encoding());
+            }
+        }
         if in_scope {
             if !self.contains(unit, &entry, pc) {
                 return Ok(());
@@ -437,7 +493,13 @@ impl DebugInfo {
                 )
             {
                 let e = child.entry().clone();
-                out.push(self.variable(unit, &e, pc, scope_name.as_deref().unwrap_or("?")));
+                out.push(self.variable(
+                    unit,
+                    &e,
+                    pc,
+                    scope_name.as_deref().unwrap_or("?"),
+                    frame_base,
+                ));
             } else if matches!(
                 ctag,
                 gimli::DW_TAG_subprogram
@@ -445,7 +507,14 @@ impl DebugInfo {
                     | gimli::DW_TAG_lexical_block
                     | gimli::DW_TAG_namespace
             ) {
-                self.collect_vars(unit, child, pc, scope_name.as_deref(), out, depth + 1)?;
+                self.collect_vars(
+                    unit,
+                    child,
+                    pc,
+                    (scope_name.as_deref(), frame_base),
+                    out,
+                    depth + 1,
+                )?;
             }
         }
         Ok(())
@@ -474,6 +543,7 @@ impl DebugInfo {
         entry: &DebuggingInformationEntry<'_, '_, R>,
         pc: u64,
         scope: &str,
+        frame_base: Option<location::FrameBase>,
     ) -> Variable {
         let spec = spec(self.arch);
         let name = name_of(&self.dwarf, unit, entry, 0).unwrap_or_else(|| "?".into());
@@ -512,6 +582,7 @@ impl DebugInfo {
                         kind: LocationKind::Constant,
                         text,
                         range: None,
+                        place: None,
                     });
                 }
             }
@@ -521,6 +592,7 @@ impl DebugInfo {
                 kind: LocationKind::OptimizedOut,
                 text: "no location at this pc".into(),
                 range: None,
+                place: None,
             });
         }
         Variable {
@@ -528,8 +600,33 @@ impl DebugInfo {
             parameter,
             scope: scope.to_owned(),
             locations,
+            size: type_size(unit, entry, 0),
+            frame_base,
         }
     }
+}
+
+/// The byte size of a variable's type: `DW_AT_type` (through the abstract
+/// origin of a concrete instance), through typedefs and qualifiers.
+fn type_size(
+    unit: &Unit<R>,
+    entry: &DebuggingInformationEntry<'_, '_, R>,
+    depth: u32,
+) -> Option<u64> {
+    if depth > 16 {
+        return None;
+    }
+    if let Some(size) = attr_udata(entry, gimli::DW_AT_byte_size) {
+        return Some(size);
+    }
+    for at in [gimli::DW_AT_type, gimli::DW_AT_abstract_origin] {
+        if let Ok(Some(AttributeValue::UnitRef(offset))) = entry.attr_value(at) {
+            if let Ok(next) = unit.entry(offset) {
+                return type_size(unit, &next, depth + 1);
+            }
+        }
+    }
+    None
 }
 
 /// A DIE's name, following `DW_AT_abstract_origin` and `DW_AT_specification`.

@@ -20,6 +20,10 @@ use crate::hazard::{FunctionFacts, Window, WindowKind};
 use crate::load::{Binary, Function, PpcAbi};
 use crate::report::{hex, Confirmed, Finding, FindingKind, Point};
 
+pub mod write;
+
+pub use write::WriteRequest;
+
 /// How hard to try.
 #[derive(Clone, Debug)]
 pub struct DynamicOptions {
@@ -33,6 +37,10 @@ pub struct DynamicOptions {
     pub timeout: Duration,
     /// Entry addresses of the probe handler functions.
     pub handlers: Vec<u64>,
+    /// Variables to write at every point (`--write`).
+    pub writes: Vec<write::WriteRequest>,
+    /// Write every variable in scope (`--all-vars`).
+    pub all_vars: bool,
 }
 
 impl Default for DynamicOptions {
@@ -43,6 +51,8 @@ impl Default for DynamicOptions {
             budget: 200_000,
             timeout: Duration::from_secs(2),
             handlers: Vec::new(),
+            writes: Vec::new(),
+            all_vars: false,
         }
     }
 }
@@ -160,6 +170,8 @@ impl<'a> Detector<'a> {
             timeout: self.options.timeout,
             trace,
             memory: &[],
+            writes: &[],
+            observe: false,
         }
     }
 

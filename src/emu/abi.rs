@@ -103,3 +103,12 @@ pub fn gpr_by_name(arch: Arch, name: &str) -> Option<i32> {
         }
     }
 }
+
+/// The Unicorn id and name of the integer register with DWARF number `n`
+/// (the psABI's numbering), if it is one of the integer state.
+pub fn dwarf_reg(arch: Arch, n: u16) -> Option<(i32, &'static str)> {
+    let name = crate::arch::spec(arch).dwarf_register(n)?;
+    let abi = abi(arch);
+    let i = abi.state_names.iter().position(|r| *r == name)?;
+    Some((abi.state[i], abi.state_names[i]))
+}

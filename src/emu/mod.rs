@@ -16,6 +16,7 @@ pub mod plain;
 mod ppc;
 pub mod run;
 pub mod selftest;
+pub mod write;
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -534,6 +535,16 @@ impl Emulator {
             .ctl_remove_cache(cstart, cend.max(cstart + 1))
             .map_err(|e| uc_err("flushing translated code", e))?;
         Ok(())
+    }
+
+    /// Run calls to `target` for real instead of stubbing them (a
+    /// function's calls to itself, for counting its entries).
+    pub fn follow_calls_to(&mut self, target: u64) {
+        let target = self.to_cpu(target);
+        self.uc
+            .get_data_mut()
+            .stubs
+            .retain(|_, s| s.target != Some(target));
     }
 
     fn reg(&self, id: i32) -> u64 {

@@ -122,6 +122,9 @@ pub enum ProbeMode {
     Count,
     /// Trap: apply the trap model at every hit.
     Trap,
+    /// Apply the trial's writes at every hit, then go on (no trap effects):
+    /// what a live patch or a handler writing `pt_regs` does.
+    Write,
 }
 
 /// One trial to run.
@@ -151,6 +154,10 @@ pub struct Trial<'a> {
     /// Bytes to write after the reset, before the run (test fixtures such
     /// as a caller's buffer). Not journaled.
     pub memory: &'a [(u64, Vec<u8>)],
+    /// In `Write` mode, what to write at every hit.
+    pub writes: &'a [super::write::WriteOp],
+    /// Record the observable stores ([`Outcome::stores`]).
+    pub observe: bool,
 }
 
 /// How a trial ended.
@@ -290,6 +297,13 @@ pub struct Outcome {
     pub executed: u64,
     /// The trace, if asked for.
     pub trace: Vec<TraceEvent>,
+    /// In `Write` mode, the writes at the first hits.
+    pub writes: Vec<super::write::WriteEvent>,
+    /// With `observe`: every byte stored outside the region's own stack
+    /// frames, with its final value.
+    pub stores: Vec<(u64, u8)>,
+    /// In `Write` mode, the calls made before the first hit.
+    pub calls_before_hit: Option<usize>,
 }
 
 /// The transaction model's state.
@@ -328,6 +342,9 @@ impl Outcome {
             last_block: None,
             executed: 0,
             trace: Vec::new(),
+            writes: Vec::new(),
+            stores: Vec::new(),
+            calls_before_hit: None,
         }
     }
 }
@@ -384,6 +401,24 @@ impl Emulator {
                             .trace
                             .push(TraceEvent::Hit { at, n: out.hits });
                     }
+                    if trial.mode == ProbeMode::Write {
+                        if out.hits > MAX_HITS {
+                            break Exit::Budget;
+                        }
+                        if out.calls_before_hit.is_none() {
+                            out.calls_before_hit = Some(self.uc.get_data().calls.len());
+                        }
+                        let events = self.apply_writes(trial.writes);
+                        if out.writes.len() < 64 {
+                            out.writes.extend(events);
+                        }
+                        match self.step(at, &mut out) {
+                            Ok(SENTINEL) => break Exit::Returned,
+                            Ok(next) => pc = next,
+                            Err(exit) => break exit,
+                        }
+                        continue;
+                    }
                     let (regs, mem) = self.snapshot();
                     if let Some(i) = seen.iter().position(|(r, m, _)| *r == regs && *m == mem) {
                         break Exit::Livelock {
@@ -405,6 +440,9 @@ impl Emulator {
                 Ok(Some(Stop::Timeout)) => break Exit::Timeout,
             }
         };
+        if trial.observe {
+            out.stores = self.observable_stores();
+        }
         let state = self.uc.get_data_mut();
         out.sc = std::mem::take(&mut state.sc_log);
         out.calls = std::mem::take(&mut state.calls);

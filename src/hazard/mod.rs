@@ -521,7 +521,10 @@ impl<'b> Analyzer<'b> {
         points: &mut [(Point, Option<Exit>)],
         options: &DynamicOptions,
     ) {
-        let handlers = !options.handlers.is_empty();
+        let writes = (!options.writes.is_empty() || options.all_vars)
+            .then_some(self.debug.as_deref())
+            .flatten();
+        let handlers = !options.handlers.is_empty() || writes.is_some();
         let wanted: Vec<usize> = points
             .iter()
             .enumerate()
@@ -548,6 +551,9 @@ impl<'b> Analyzer<'b> {
                 let (point, exit) = &mut points[i];
                 let addr = point.address_value();
                 detector.confirm(point, addr, *exit);
+                if let Some(debug) = writes {
+                    detector.check_writes(point, addr, debug, &options.writes, options.all_vars);
+                }
             }
             Ok(())
         });
@@ -563,6 +569,39 @@ impl<'b> Analyzer<'b> {
                 point.settle();
             }
         }
+    }
+
+    /// Entry/return balance of the function at `entry` (see
+    /// [`Detector::balance`]); needs the dynamic options.
+    pub fn balance(&self, entry: u64) -> Result<Vec<detect::write::Counts>> {
+        let function = self
+            .binary
+            .function_at(entry)
+            .ok_or_else(|| Error::OutsideFunction {
+                path: self.binary.path.clone(),
+                address: entry,
+            })?;
+        let decoder = Decoder::new(self.binary.arch)?;
+        let facts = FunctionFacts::of(&decoder, self.binary, function);
+        let options = self.dynamic.clone().unwrap_or_default();
+        let mut probes = vec![function.entry];
+        probes.extend(
+            facts
+                .cfg
+                .insns
+                .iter()
+                .filter(|i| matches!(i.class, crate::arch::Class::Return { .. }))
+                .map(|i| i.address),
+        );
+        with_emulator(self.binary, |emu| {
+            let mut detector =
+                Detector::new(emu, self.binary, function, &facts, &options, &probes)?;
+            Ok(detector.balance())
+        })
+        .map_err(|reason| Error::Emulation {
+            arch: self.binary.arch.name(),
+            reason,
+        })
     }
 
     /// Re-run the witness of a dynamic finding with the instruction trace on.

@@ -49,3 +49,31 @@ pub(super) fn fde_ranges(binary: &Binary) -> Vec<(u64, u64)> {
     out.dedup();
     out
 }
+
+/// The canonical frame address rule at `pc` from `.eh_frame`: the CFA is
+/// the DWARF register's value plus the offset. `None` when no FDE covers
+/// `pc` or the rule is an expression.
+pub fn cfa_rule(binary: &Binary, pc: u64) -> Option<(u16, i64)> {
+    let eh = binary.sections.iter().find(|s| s.name == ".eh_frame")?;
+    let mut bases = BaseAddresses::default().set_eh_frame(eh.address);
+    if let Some(text) = binary.sections.iter().find(|s| s.name == ".text") {
+        bases = bases.set_text(text.address);
+    }
+    if let Some(got) = binary.sections.iter().find(|s| s.name == ".got") {
+        bases = bases.set_got(got.address);
+    }
+    let endian = if binary.arch.big_endian() {
+        gimli::RunTimeEndian::Big
+    } else {
+        gimli::RunTimeEndian::Little
+    };
+    let section = EhFrame::new(&eh.data, endian);
+    let mut ctx = gimli::UnwindContext::new();
+    let row = section
+        .unwind_info_for_address(&bases, &mut ctx, pc, EhFrame::cie_from_offset)
+        .ok()?;
+    match row.cfa() {
+        gimli::CfaRule::RegisterAndOffset { register, offset } => Some((register.0, *offset)),
+        gimli::CfaRule::Expression(_) => None,
+    }
+}

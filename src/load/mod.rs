@@ -19,6 +19,7 @@ use serde::Serialize;
 use crate::arch::Arch;
 use crate::error::{Error, Result};
 
+pub use ehframe::cfa_rule;
 pub use file::FileBytes;
 
 pub use symbols::{Function, FunctionSource, Symbol};

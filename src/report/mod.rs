@@ -48,6 +48,18 @@ pub enum FindingKind {
     NonProgressRecursion,
     /// Writing the variable's location changes nothing.
     IneffectiveWrite,
+    /// The variable is in several places; writing one is not writing all.
+    PartialWrite,
+    /// The variable has no place to write at the point.
+    UnwritableLocation,
+    /// Writing the variable changes effects that the reference build's
+    /// write does not (a shared common subexpression).
+    OverbroadWrite,
+    /// `.call` and `.return` hits do not balance, or differ from the
+    /// reference build's (recursion folded into a loop, a tail-call exit).
+    EntryReturnImbalance,
+    /// Writing the variable takes effect (confirmed with a witness).
+    EffectiveWrite,
     /// The function exits here by jumping into another function.
     TailCallExit,
     /// The point is inside an inlined function.
@@ -80,10 +92,12 @@ impl FindingKind {
             | Blacklisted
             | NotInstructionBoundary
             | UnsteppableInstruction => Verdict::Hazardous,
-            IneffectiveWrite | TailCallExit | InlinedSite | MultipleViews | IfuncResolver => {
+            IneffectiveWrite | PartialWrite | UnwritableLocation | OverbroadWrite
+            | EntryReturnImbalance | TailCallExit | InlinedSite | MultipleViews | IfuncResolver => {
                 Verdict::Gray
             }
             EmulationLimit | UndecodableInstruction => Verdict::Unknown,
+            EffectiveWrite => Verdict::Safe,
         }
     }
 
@@ -95,6 +109,11 @@ impl FindingKind {
             TmAbort => "tm-abort",
             NonProgressRecursion => "non-progress-recursion",
             IneffectiveWrite => "ineffective-write",
+            PartialWrite => "partial-write",
+            UnwritableLocation => "unwritable-location",
+            OverbroadWrite => "overbroad-write",
+            EntryReturnImbalance => "entry-return-imbalance",
+            EffectiveWrite => "effective-write",
             TailCallExit => "tail-call-exit",
             InlinedSite => "inlined-site",
             MultipleViews => "multiple-views",
@@ -119,6 +138,11 @@ pub const ALL_KINDS: &[FindingKind] = &[
     FindingKind::TmAbort,
     FindingKind::NonProgressRecursion,
     FindingKind::IneffectiveWrite,
+    FindingKind::PartialWrite,
+    FindingKind::UnwritableLocation,
+    FindingKind::OverbroadWrite,
+    FindingKind::EntryReturnImbalance,
+    FindingKind::EffectiveWrite,
     FindingKind::TailCallExit,
     FindingKind::InlinedSite,
     FindingKind::MultipleViews,

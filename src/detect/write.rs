@@ -1,0 +1,784 @@
+//! The ineffective-write detector: does writing a variable at a point
+//! change anything a caller can observe?
+//!
+//! For each generated input the function runs twice: unperturbed, and with
+//! the variable's DWARF location(s) written at every hit of the point. The
+//! observable effects (how the run ended, the return value, every byte
+//! stored outside the region's own stack frames, and the stubbed calls with
+//! the arguments their call sites pass) are compared. Nothing changed for
+//! any input that reaches the point: `ineffective-write`. Several locations
+//! at once, and writing one of them does not do what writing all does:
+//! `partial-write`. No place to write (a computed value, a constant, an
+//! entry value, optimised out): `unwritable-location`. Otherwise the write
+//! is effective, with the input that shows it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::str::FromStr;
+
+use serde_json::{json, Map, Value};
+
+use super::{Detector, Witness};
+use crate::debuginfo::location::{Address, FrameBase, Place};
+use crate::debuginfo::{DebugInfo, Location, Variable};
+use crate::emu::write::{Target, WriteOp};
+use crate::emu::{Input, Outcome, ProbeMode, Trial};
+use crate::error::Error;
+use crate::report::{hex, Confirmed, Finding, FindingKind, Point};
+
+/// Entries and returns of one input's run (`None`: it did not return).
+pub type Counts = Option<(u64, u64)>;
+
+/// The fewest inputs an entry/return balance tries.
+const BALANCE_CASES: u64 = 32;
+
+/// `--write VAR[=VALUE]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WriteRequest {
+    /// The variable or parameter.
+    pub variable: String,
+    /// The value; `None`: the value the location holds plus one.
+    pub value: Option<u64>,
+}
+
+impl FromStr for WriteRequest {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<WriteRequest, Error> {
+        let bad = |reason: &str| Error::BadWrite {
+            arg: s.to_owned(),
+            reason: reason.to_owned(),
+        };
+        let (name, value) = match s.split_once('=') {
+            Some((n, v)) => (n.trim(), Some(v.trim())),
+            None => (s.trim(), None),
+        };
+        if name.is_empty() || !name.chars().all(|c| c.is_alphanumeric() || c == '_') {
+            return Err(bad("expected VAR or VAR=VALUE with a C identifier"));
+        }
+        let value =
+            match value {
+                None => None,
+                Some(v) => Some(parse_value(v).ok_or_else(|| {
+                    bad("VALUE must be an integer (decimal, 0x hex, or negative)")
+                })?),
+            };
+        Ok(WriteRequest {
+            variable: name.to_owned(),
+            value,
+        })
+    }
+}
+
+fn parse_value(v: &str) -> Option<u64> {
+    let (neg, digits) = match v.strip_prefix('-') {
+        Some(d) => (true, d),
+        None => (false, v),
+    };
+    let n = match digits
+        .strip_prefix("0x")
+        .or_else(|| digits.strip_prefix("0X"))
+    {
+        Some(h) => u64::from_str_radix(h, 16).ok()?,
+        None => digits.parse::<u64>().ok()?,
+    };
+    Some(if neg { n.wrapping_neg() } else { n })
+}
+
+/// What a caller can observe of one run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Effects {
+    ended: String,
+    ret: Option<u64>,
+    stores: BTreeMap<u64, u8>,
+    /// (call instruction, target, the arguments the call site passes)
+    calls: Vec<(u64, Option<u64>, Vec<u64>)>,
+}
+
+/// One written location and what the write did.
+struct Attempt {
+    label: String,
+    ops: Vec<WriteOp>,
+}
+
+impl Detector<'_> {
+    /// Run the write checks for the variables `requests` names (every
+    /// variable in scope with `all`), adding findings to `point`.
+    pub fn check_writes(
+        &mut self,
+        point: &mut Point,
+        addr: u64,
+        debug: &DebugInfo,
+        requests: &[WriteRequest],
+        all: bool,
+    ) {
+        let vars = debug.variables_at(addr);
+        let mut chosen: Vec<(Variable, Option<u64>)> = Vec::new();
+        if all {
+            chosen.extend(vars.iter().cloned().map(|v| (v, None)));
+        }
+        for r in requests {
+            // The innermost scope's variable of that name.
+            if let Some(v) = vars.iter().rev().find(|v| v.name == r.variable) {
+                chosen.retain(|(c, _)| c.name != v.name);
+                chosen.push((v.clone(), r.value));
+            }
+        }
+        if chosen.is_empty() {
+            return;
+        }
+        let arch = self.binary.arch;
+        let inputs: Vec<(u64, Input)> = (0..self.options.cases)
+            .map(|case| (case, Input::generate(arch, self.options.seed, case)))
+            .collect();
+        let start = self.function.address;
+        let baseline: Vec<(Effects, u64)> = inputs
+            .iter()
+            .map(|(_, input)| {
+                let out = self.run_write(start, addr, ProbeMode::Count, input, &[]);
+                (self.effects(&out, debug), out.reached)
+            })
+            .collect();
+        for (var, value) in chosen {
+            let finding = self.check_variable(addr, debug, &var, value, &inputs, &baseline);
+            point.findings.push(finding);
+        }
+        point.settle();
+    }
+
+    fn check_variable(
+        &mut self,
+        addr: u64,
+        debug: &DebugInfo,
+        var: &Variable,
+        value: Option<u64>,
+        inputs: &[(u64, Input)],
+        baseline: &[(Effects, u64)],
+    ) -> Finding {
+        let size = var.size.unwrap_or(8).clamp(1, 8) as u8;
+        let mut attempts: Vec<Attempt> = Vec::new();
+        let mut unwritable: Vec<&Location> = Vec::new();
+        for loc in &var.locations {
+            // Each piece of a composite location is a place of its own.
+            if let Some(Place::Pieces(pieces)) = &loc.place {
+                for (k, (piece, bytes)) in pieces.iter().enumerate() {
+                    let ops = piece.as_ref().and_then(|p| {
+                        let s = (*bytes).clamp(1, 8) as u8;
+                        self.ops_for(p, var.frame_base, addr, s, value)
+                    });
+                    if let Some(ops) = ops.filter(|o| !o.is_empty()) {
+                        attempts.push(Attempt {
+                            label: format!("piece {k} of {}", loc.text),
+                            ops,
+                        });
+                    }
+                }
+                continue;
+            }
+            match loc
+                .place
+                .as_ref()
+                .and_then(|p| self.ops_for(p, var.frame_base, addr, size, value))
+            {
+                Some(ops) if !ops.is_empty() => {
+                    if !attempts.iter().any(|a| a.ops == ops) {
+                        attempts.push(Attempt {
+                            label: loc.text.clone(),
+                            ops,
+                        });
+                    }
+                }
+                _ => unwritable.push(loc),
+            }
+        }
+        let locations: Vec<Value> = var
+            .locations
+            .iter()
+            .map(|l| json!({ "kind": l.kind, "text": l.text }))
+            .collect();
+        let mut evidence = Map::new();
+        evidence.insert("variable".into(), json!(var.name));
+        evidence.insert("scope".into(), json!(var.scope));
+        evidence.insert("locations".into(), json!(locations));
+        evidence.insert(
+            "value".into(),
+            json!(value.map_or("the value there plus one".to_owned(), hex)),
+        );
+        if attempts.is_empty() {
+            let kinds: Vec<String> = unwritable
+                .iter()
+                .map(|l| format!("{} ({})", kind_name(l), l.text))
+                .collect();
+            return finding(
+                FindingKind::UnwritableLocation,
+                Confirmed::Static,
+                format!(
+                    "{} has no place to write at {addr:#x}: {}",
+                    var.name,
+                    kinds.join("; ")
+                ),
+                evidence,
+            );
+        }
+        let reached: Vec<usize> = (0..inputs.len()).filter(|&i| baseline[i].1 > 0).collect();
+        evidence.insert("trials".into(), json!(inputs.len()));
+        evidence.insert("reached".into(), json!(reached.len()));
+        if reached.is_empty() {
+            return finding(
+                FindingKind::EmulationLimit,
+                Confirmed::Dynamic,
+                format!(
+                    "no generated input reached {addr:#x} in {} trials: the write of {} could not be tested",
+                    inputs.len(),
+                    var.name
+                ),
+                evidence,
+            );
+        }
+        let all_ops: Vec<WriteOp> = attempts.iter().flat_map(|a| a.ops.clone()).collect();
+        // Writing every location: the variable's value as the program sees it.
+        let mut all_changes: Vec<Vec<String>> = Vec::new();
+        let mut first_event = None;
+        for &i in &reached {
+            let out = self.run_write(
+                self.function.address,
+                addr,
+                ProbeMode::Write,
+                &inputs[i].1,
+                &all_ops,
+            );
+            if first_event.is_none() {
+                first_event = out.writes.first().cloned();
+                // Calls made before the point cannot change; a reference
+                // build's are compared from this one on.
+                evidence.insert(
+                    "calls_before_point".into(),
+                    json!(out.calls_before_hit.unwrap_or(0)),
+                );
+            }
+            all_changes.push(changed(self, &baseline[i].0, &self.effects(&out, debug)));
+        }
+        if let Some(e) = &first_event {
+            evidence.insert("before".into(), json!(hex(e.before)));
+            evidence.insert("written".into(), json!(hex(e.after)));
+            evidence.insert("also_in".into(), json!(e.also_in));
+        }
+        evidence.insert(
+            "written_locations".into(),
+            json!(attempts.iter().map(|a| a.label.clone()).collect::<Vec<_>>()),
+        );
+        let union: BTreeSet<String> = all_changes.iter().flatten().cloned().collect();
+        evidence.insert("changed".into(), json!(union));
+        // Each location alone, when there are several.
+        let mut partial = None;
+        if attempts.len() > 1 {
+            let mut each = Vec::new();
+            let mut differs = false;
+            for a in &attempts {
+                let mut alone: BTreeSet<String> = BTreeSet::new();
+                for (k, &i) in reached.iter().enumerate() {
+                    let out = self.run_write(
+                        self.function.address,
+                        addr,
+                        ProbeMode::Write,
+                        &inputs[i].1,
+                        &a.ops,
+                    );
+                    let c = changed(self, &baseline[i].0, &self.effects(&out, debug));
+                    if c != all_changes[k] {
+                        differs = true;
+                    }
+                    alone.extend(c);
+                }
+                each.push(json!({ "location": a.label, "changed": alone }));
+            }
+            if differs {
+                partial = Some(each);
+            }
+        }
+        if let Some(each) = partial {
+            evidence.insert("each".into(), json!(each));
+            return finding(
+                FindingKind::PartialWrite,
+                Confirmed::Dynamic,
+                format!(
+                    "{} is in {} places at {addr:#x}; writing one of them does not do what writing all does",
+                    var.name,
+                    attempts.len()
+                ),
+                evidence,
+            );
+        }
+        match reached
+            .iter()
+            .zip(&all_changes)
+            .find(|(_, c)| !c.is_empty())
+        {
+            Some((&i, c)) => {
+                let (case, input) = &inputs[i];
+                evidence.insert(
+                    "witness".into(),
+                    Witness {
+                        seed: self.options.seed,
+                        case: *case,
+                        start: self.function.address,
+                        input: input.clone(),
+                    }
+                    .to_json(self.binary),
+                );
+                evidence.insert("witness_changed".into(), json!(c));
+                finding(
+                    FindingKind::EffectiveWrite,
+                    Confirmed::Dynamic,
+                    format!(
+                        "writing {} at {addr:#x} changes {} (case {case})",
+                        var.name,
+                        c.join(", ")
+                    ),
+                    evidence,
+                )
+            }
+            None => {
+                let live = first_event
+                    .as_ref()
+                    .filter(|e| !e.also_in.is_empty())
+                    .map(|e| format!("; the value also lives in {}", e.also_in.join(", ")))
+                    .unwrap_or_default();
+                finding(
+                    FindingKind::IneffectiveWrite,
+                    Confirmed::Dynamic,
+                    format!(
+                        "writing {} at {addr:#x} ({}) changed nothing observable for any of {} inputs that reach it{live}",
+                        var.name,
+                        attempts.iter().map(|a| a.label.as_str()).collect::<Vec<_>>().join(", "),
+                        reached.len()
+                    ),
+                    evidence,
+                )
+            }
+        }
+    }
+
+    /// The writes that reach `place` at `addr`.
+    fn ops_for(
+        &self,
+        place: &Place,
+        frame_base: Option<FrameBase>,
+        addr: u64,
+        size: u8,
+        value: Option<u64>,
+    ) -> Option<Vec<WriteOp>> {
+        let arch = self.binary.arch;
+        let op = |target| WriteOp { target, value };
+        Some(match place {
+            Place::Register(n) => {
+                crate::emu::abi::dwarf_reg(arch, *n)?;
+                vec![op(Target::Register(*n))]
+            }
+            Place::Memory(a) => vec![op(self.memory_target(*a, frame_base, addr, size)?)],
+            Place::Pieces(pieces) => {
+                let mut out = Vec::new();
+                let mut offset = 0i64;
+                for (p, bytes) in pieces {
+                    let piece_size = (*bytes).clamp(1, 8) as u8;
+                    match p {
+                        Some(Place::Register(n))
+                            if crate::emu::abi::dwarf_reg(arch, *n).is_some() =>
+                        {
+                            out.push(op(Target::Register(*n)))
+                        }
+                        Some(Place::Memory(a)) => {
+                            if let Some(t) = self.memory_target(*a, frame_base, addr, piece_size) {
+                                out.push(op(t));
+                            }
+                        }
+                        _ => {}
+                    }
+                    offset += *bytes as i64;
+                }
+                let _ = offset;
+                out
+            }
+        })
+    }
+
+    fn memory_target(
+        &self,
+        address: Address,
+        frame_base: Option<FrameBase>,
+        addr: u64,
+        size: u8,
+    ) -> Option<Target> {
+        Some(match address {
+            Address::Register(base, offset) => Target::RegisterMemory { base, offset, size },
+            Address::Absolute(address) => Target::Memory { address, size },
+            Address::FrameBase(offset) => match frame_base? {
+                FrameBase::Register(base, o) => Target::RegisterMemory {
+                    base,
+                    offset: o.wrapping_add(offset),
+                    size,
+                },
+                FrameBase::Cfa => {
+                    let (base, o) = crate::load::cfa_rule(self.binary, addr)?;
+                    Target::RegisterMemory {
+                        base,
+                        offset: o.wrapping_add(offset),
+                        size,
+                    }
+                }
+            },
+        })
+    }
+
+    fn run_write(
+        &mut self,
+        start: u64,
+        addr: u64,
+        mode: ProbeMode,
+        input: &Input,
+        writes: &[WriteOp],
+    ) -> Outcome {
+        let trial = Trial {
+            start,
+            entry: self.function.address,
+            toc: self.toc(),
+            probe: Some(addr),
+            mode,
+            input,
+            handlers: &[],
+            budget: self.options.budget,
+            timeout: self.options.timeout,
+            trace: false,
+            memory: &[],
+            writes,
+            observe: true,
+        };
+        self.emu.run(&trial)
+    }
+
+    /// The observable effects of a run: calls keep only the arguments their
+    /// call site passes when DWARF says how many.
+    pub(crate) fn effects(&self, out: &Outcome, debug: &DebugInfo) -> Effects {
+        let calls = out
+            .calls
+            .iter()
+            .map(|c| {
+                let next = self
+                    .facts
+                    .cfg
+                    .index_of(c.at)
+                    .map(|i| self.facts.cfg.insns[i].next());
+                // POWER's DW_AT_call_return_pc is after the TOC restore.
+                let arity = next
+                    .and_then(|n| {
+                        debug.call_arity(n).or_else(|| {
+                            self.binary
+                                .arch
+                                .is_ppc()
+                                .then(|| debug.call_arity(n + 4))
+                                .flatten()
+                        })
+                    })
+                    .unwrap_or(4)
+                    .min(4);
+                (c.at, c.target, c.args[..arity].to_vec())
+            })
+            .collect();
+        Effects {
+            ended: out.exit.describe(),
+            ret: out.return_value,
+            stores: out.stores.iter().copied().collect(),
+            calls,
+        }
+    }
+}
+
+impl Detector<'_> {
+    /// Entry/return balance: for each generated input, how often the
+    /// function's entry and its return instructions execute in one call
+    /// from outside, with its calls to itself run for real. `None` for an
+    /// input whose run did not return (the budget cut a deep recursion).
+    pub fn balance(&mut self) -> Vec<Counts> {
+        // ELFv2: calls within the module, recursive ones included, enter
+        // at the local entry; that is where a .call probe goes.
+        let start = self.function.address;
+        let entry = self.function.entry;
+        self.emu.follow_calls_to(start);
+        self.emu.follow_calls_to(entry);
+        let returns: Vec<u64> = self
+            .facts
+            .cfg
+            .insns
+            .iter()
+            .filter(|i| matches!(i.class, crate::arch::Class::Return { .. }))
+            .map(|i| i.address)
+            .collect();
+        let arch = self.binary.arch;
+        // Recursion deep enough to exhaust the budget tells nothing: at
+        // least 32 inputs, so that several have small arguments.
+        (0..self.options.cases.max(BALANCE_CASES))
+            .map(|case| {
+                let input = Input::generate(arch, self.options.seed, case);
+                let mut complete = true;
+                let mut count = |emu: &mut Self, probe: u64| {
+                    let out = emu.run_write(start, probe, ProbeMode::Count, &input, &[]);
+                    complete &= out.exit == crate::emu::Exit::Returned;
+                    out.reached
+                };
+                let entries = count(self, entry);
+                let exits = returns.iter().map(|&r| count(self, r)).sum();
+                complete.then_some((entries, exits))
+            })
+            .collect()
+    }
+}
+
+/// The `entry-return-imbalance` finding for a `.call` point, from this
+/// build's balance and, with `--reference`, the reference build's (same
+/// inputs). `None` when everything balances and agrees.
+pub fn balance_finding(
+    name: &str,
+    here: &[Counts],
+    reference: Option<(&str, &[Counts])>,
+) -> Option<Finding> {
+    let listed = |v: &[Counts]| -> Vec<Value> {
+        v.iter()
+            .enumerate()
+            .filter_map(|(case, x)| {
+                x.map(|(e, r)| json!({ "case": case, "entries": e, "returns": r }))
+            })
+            .collect()
+    };
+    let per_input = listed(here);
+    let mut evidence = Map::new();
+    evidence.insert("function".into(), json!(name));
+    evidence.insert("inputs".into(), json!(per_input));
+    let unbalanced = here.iter().position(|x| x.is_some_and(|(e, r)| e != r));
+    let mut details = Vec::new();
+    if let Some(case) = unbalanced {
+        let (e, r) = here[case].unwrap_or_default();
+        details.push(format!(
+            "{e} entries but {r} returns for input {case}: exits that are not returns (a tail call) or entries that are not calls (a jump back to the entry)"
+        ));
+    }
+    if let Some((path, there)) = reference {
+        let ref_inputs = listed(there);
+        evidence.insert(
+            "reference".into(),
+            json!({ "binary": path, "inputs": ref_inputs }),
+        );
+        let differs = here
+            .iter()
+            .zip(there)
+            .enumerate()
+            .find_map(|(case, (a, b))| match (a, b) {
+                (Some(a), Some(b)) if a.0 != b.0 && a.0 > 0 && b.0 > 0 => Some((case, a.0, b.0)),
+                _ => None,
+            });
+        if let Some((case, a, b)) = differs {
+            details.push(format!(
+                "{name} enters {a} time(s) for input {case} where the reference build enters {b} time(s): its recursion was turned into a loop (or the reverse), so a .call probe does not see the source's calls"
+            ));
+        }
+    }
+    if details.is_empty() {
+        return None;
+    }
+    Some(finding(
+        FindingKind::EntryReturnImbalance,
+        Confirmed::Dynamic,
+        details.join("; "),
+        evidence,
+    ))
+}
+
+/// What differs between two runs' effects, named so that two builds of the
+/// same source compare: `return value`, `call 1 argument 0`, `memory
+/// SYMBOL+0x8` or `memory 0x...` (8-byte granules).
+fn changed(d: &Detector<'_>, a: &Effects, b: &Effects) -> Vec<String> {
+    let mut out = Vec::new();
+    if a.ended != b.ended {
+        out.push(format!("how the run ended ({} -> {})", a.ended, b.ended));
+    }
+    if a.ret != b.ret {
+        out.push("return value".to_owned());
+    }
+    if a.calls.len() != b.calls.len() {
+        out.push(format!(
+            "calls made ({} -> {})",
+            a.calls.len(),
+            b.calls.len()
+        ));
+    }
+    for (k, (x, y)) in a.calls.iter().zip(&b.calls).enumerate() {
+        if x.1 != y.1 {
+            out.push(format!("call {k} target"));
+        }
+        for (i, (p, q)) in x.2.iter().zip(&y.2).enumerate() {
+            if p != q {
+                out.push(format!("call {k} argument {i}"));
+            }
+        }
+    }
+    let mut granules = BTreeSet::new();
+    for (addr, v) in &a.stores {
+        if b.stores.get(addr) != Some(v) {
+            granules.insert(addr & !7);
+        }
+    }
+    for (addr, v) in &b.stores {
+        if a.stores.get(addr) != Some(v) {
+            granules.insert(addr & !7);
+        }
+    }
+    for g in granules {
+        let name = d
+            .binary
+            .symbols
+            .iter()
+            .find(|s| s.size > 0 && g >= s.address && g < s.address + s.size && !s.undefined)
+            .map(|s| format!("{}+{:#x}", s.name, g - s.address))
+            .unwrap_or_else(|| hex(g));
+        out.push(format!("memory {name}"));
+    }
+    out
+}
+
+fn kind_name(l: &Location) -> String {
+    serde_json::to_value(l.kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+fn finding(
+    kind: FindingKind,
+    confirmed: Confirmed,
+    detail: String,
+    evidence: Map<String, Value>,
+) -> Finding {
+    Finding {
+        kind,
+        confirmed,
+        detail,
+        evidence,
+    }
+}
+
+/// Compare the write findings at `point` with those at the reference
+/// build's points for the same source line (`line`): the union of what
+/// each variable's write changed there against what it changed here.
+pub fn compare_with_reference(point: &mut Point, reference: &[Point], path: &str, line: &str) {
+    let writes = [
+        FindingKind::EffectiveWrite,
+        FindingKind::IneffectiveWrite,
+        FindingKind::PartialWrite,
+    ];
+    let changed_of = |f: &Finding| -> BTreeSet<String> {
+        f.evidence
+            .get("changed")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    // "call K ..." for a call made before the point here: not comparable.
+    let past = |channel: &str, before: u64| {
+        channel
+            .strip_prefix("call ")
+            .and_then(|rest| rest.split(' ').next())
+            .and_then(|k| k.parse::<u64>().ok())
+            .is_some_and(|k| k < before)
+    };
+    let mut added = Vec::new();
+    for f in point
+        .findings
+        .iter_mut()
+        .filter(|f| writes.contains(&f.kind))
+    {
+        let Some(var) = f
+            .evidence
+            .get("variable")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+        else {
+            continue;
+        };
+        let before = f
+            .evidence
+            .get("calls_before_point")
+            .and_then(Value::as_u64)
+            .unwrap_or(0);
+        let here = changed_of(f);
+        let mut there = BTreeSet::new();
+        let mut ref_points = Vec::new();
+        for p in reference {
+            for g in &p.findings {
+                if writes.contains(&g.kind)
+                    && g.evidence.get("variable").and_then(Value::as_str) == Some(var.as_str())
+                {
+                    there.extend(changed_of(g));
+                    ref_points.push(p.address.clone());
+                }
+            }
+        }
+        if ref_points.is_empty() {
+            continue;
+        }
+        ref_points.sort();
+        ref_points.dedup();
+        there.retain(|c| !past(c, before));
+        let missing: Vec<&String> = there.difference(&here).collect();
+        let extra: Vec<&String> = here.difference(&there).collect();
+        let reference_evidence = json!({
+            "binary": path,
+            "line": line,
+            "points": ref_points,
+            "changed": there,
+        });
+        f.evidence
+            .insert("reference".into(), reference_evidence.clone());
+        if !missing.is_empty() {
+            let mut evidence = f.evidence.clone();
+            evidence.insert("missing".into(), json!(missing));
+            added.push(finding(
+                FindingKind::IneffectiveWrite,
+                Confirmed::Dynamic,
+                format!(
+                    "writing {var} here does not change {} as the same write at {line} of the reference build does",
+                    missing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                ),
+                evidence,
+            ));
+        }
+        if !extra.is_empty() {
+            let mut evidence = f.evidence.clone();
+            evidence.insert("extra".into(), json!(extra));
+            added.push(finding(
+                FindingKind::OverbroadWrite,
+                Confirmed::Dynamic,
+                format!(
+                    "writing {var} here also changes {}, which the same write at {line} of the reference build does not: the location feeds other expressions",
+                    extra.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                ),
+                evidence,
+            ));
+        }
+    }
+    if !added.is_empty() {
+        // An effective write that misses or exceeds the reference's effect
+        // is reported by those findings instead.
+        let vars: Vec<Value> = added
+            .iter()
+            .filter_map(|f| f.evidence.get("variable").cloned())
+            .collect();
+        point.findings.retain(|f| {
+            !(f.kind == FindingKind::EffectiveWrite
+                && f.evidence.get("variable").is_some_and(|v| vars.contains(v)))
+        });
+        point.findings.extend(added);
+    }
+    point.settle();
+}
