@@ -316,7 +316,10 @@ fn compare_with_reference(
         .with_dynamic(options.clone());
     for point in points.iter_mut() {
         let addr = point.address_value();
-        let (Some(function), Some(row)) = (debug.function_at(addr), debug.row_for(addr)) else {
+        // Several rows at one address (views): the point runs before all
+        // of them, so it is at the first one's line.
+        let row = debug.rows_at(addr).first().or_else(|| debug.row_for(addr));
+        let (Some(function), Some(row)) = (debug.function_at(addr), row) else {
             continue;
         };
         let Some(file) = debug.files.get(row.file as usize) else {
