@@ -121,7 +121,7 @@ fn writes_manifest() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
-fn finding<'p>(point: &'p Point, kind: FindingKind) -> &'p probesafe::report::Finding {
+fn finding(point: &Point, kind: FindingKind) -> &probesafe::report::Finding {
     point
         .findings
         .iter()
