@@ -39,8 +39,10 @@ for b in corpora/{x86_64,aarch64,aarch64-lse,ppc64,ppc64le}/hazards.so "$libc"; 
 	[[ -f $b ]] || continue
 	read -r t1 points trials < <(run "$b" 1)
 	read -r tn _ _ < <(run "$b" "$cores")
-	awk -v b="$b" -v p="$points" -v tr="$trials" -v t1="$t1" -v tn="$tn" -v c="$cores" 'BEGIN {
-		printf "%-36s %8d %10.0f %12d %14.0f %8.2fx\n", substr(b, length(b) > 36 ? length(b) - 35 : 1), p, p / tn, tr, tr / t1, t1 / tn }'
+	label=$b
+	[[ $b == "$libc" ]] && label="arm64 libc.so.6"
+	awk -v b="$label" -v p="$points" -v tr="$trials" -v t1="$t1" -v tn="$tn" -v c="$cores" 'BEGIN {
+		printf "%-36s %8d %10.0f %12d %14.0f %8.2fx\n", b, p, p / tn, tr, tr / t1, t1 / tn }'
 done
 
 echo
