@@ -151,6 +151,54 @@ pub enum Error {
         /// Capstone's message.
         reason: String,
     },
+    /// A file could not be written.
+    #[error("{path}: cannot write: {source}")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// A fuzz checkpoint is unreadable or belongs to another run.
+    #[error("{path}: checkpoint: {reason}")]
+    Checkpoint {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A witness file is unreadable or inconsistent with its binary.
+    #[error("{path}: witness: {reason}")]
+    Witness {
+        /// The witness file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A report given as input (to merge, or as a baseline) is unreadable.
+    #[error("{path}: not a probesafe JSON report: {reason}")]
+    BadReport {
+        /// The report file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Reports that cannot be merged or compared.
+    #[error("{path}: {reason}")]
+    Incompatible {
+        /// The report that does not fit the others.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// A `--shard I/N` that is not one.
+    #[error("bad shard {spec:?}: {reason} (expected I/N with 0 <= I < N)")]
+    BadShard {
+        /// The spec as given.
+        spec: String,
+        /// What is wrong.
+        reason: String,
+    },
 }
 
 /// The library's result type.

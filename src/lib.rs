@@ -9,6 +9,7 @@
 #![deny(missing_docs)]
 
 pub mod arch;
+pub mod atomic_file;
 pub mod decode;
 pub mod error;
 pub mod load;
@@ -18,6 +19,7 @@ pub mod cfg;
 pub mod debuginfo;
 pub mod detect;
 pub mod emu;
+pub mod fuzz;
 pub mod hazard;
 pub mod interval;
 pub mod point;

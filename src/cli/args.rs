@@ -27,6 +27,64 @@ pub enum Command {
         #[command(flatten)]
         common: Common,
     },
+    /// Batch fuzzing: every instruction boundary of every function (or the
+    /// selected ones) with property-based inputs in parallel, hazardous
+    /// cases shrunk to minimal witnesses; sharding, checkpoints, resume.
+    Fuzz {
+        /// The ELF binary.
+        binary: PathBuf,
+        /// Only these points (repeatable).
+        #[arg(long = "points", value_name = "SPEC")]
+        points: Vec<String>,
+        /// Only functions whose name matches this glob (repeatable).
+        #[arg(long = "functions", value_name = "GLOB")]
+        functions: Vec<String>,
+        /// Take share I of N (0 <= I < N) of the functions: a deterministic
+        /// split; `probesafe merge` joins the shards' JSON reports.
+        #[arg(long, value_name = "I/N")]
+        shard: Option<String>,
+        /// Save finished functions to FILE as the run goes, and resume from
+        /// it: an interrupted run (SIGINT, SIGTERM) flushes it and exits 130.
+        #[arg(long, value_name = "FILE")]
+        checkpoint: Option<PathBuf>,
+        /// Write one witness file per dynamic finding into DIR
+        /// (`probesafe replay` re-runs it).
+        #[arg(long, value_name = "DIR")]
+        witnesses: Option<PathBuf>,
+        /// Print points, trials and their rates on stderr at the end.
+        #[arg(long)]
+        stats: bool,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Re-run a witness file exactly and print its instruction trace; exit 1
+    /// if the finding reproduces, 0 if it does not.
+    Replay {
+        /// The witness file (from `fuzz --witnesses DIR`).
+        witness: PathBuf,
+        /// The binary, when it is not at the path the witness names (its
+        /// build-id must match).
+        #[arg(long, value_name = "PATH")]
+        binary: Option<PathBuf>,
+    },
+    /// Combine shard reports (JSON) into the report of the unsharded run.
+    Merge {
+        /// The shards' JSON reports.
+        #[arg(required = true, value_name = "REPORT")]
+        reports: Vec<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ReportFormat::Json)]
+        format: ReportFormat,
+        /// Write to FILE (atomically) instead of standard output.
+        #[arg(long, short = 'o', value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Exit 1 when a point is at least this bad.
+        #[arg(long, value_enum, value_name = "gray|hazardous")]
+        fail_on: Option<FailOn>,
+        /// Report only points worse than in this earlier JSON report.
+        #[arg(long, value_name = "OLD.json")]
+        baseline: Option<PathBuf>,
+    },
     /// The given points only.
     Check {
         /// The ELF binary.
@@ -109,6 +167,18 @@ pub enum Format {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// A table and a summary line.
+    Text,
+    /// The JSON report (docs/report-schema.md).
+    Json,
+    /// SARIF 2.1.0, one rule per finding kind.
+    Sarif,
+    /// JUnit XML, one test case per point.
+    Junit,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum FailOn {
     /// Exit 1 if any point is gray or hazardous.
     Gray,
@@ -119,8 +189,8 @@ pub enum FailOn {
 #[derive(Debug, Args)]
 pub struct Common {
     /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
     /// Write the report to FILE (atomically) instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -139,6 +209,10 @@ pub struct Common {
     /// Exit 1 when a point is at least this bad.
     #[arg(long, value_enum, value_name = "gray|hazardous")]
     pub fail_on: Option<FailOn>,
+    /// Report only the points whose verdict is worse than in this earlier
+    /// JSON report; without --fail-on, any such point exits 1.
+    #[arg(long, value_name = "OLD.json")]
+    pub baseline: Option<PathBuf>,
     /// Refuse the binary unless its GNU build-id is HEX.
     #[arg(long, value_name = "HEX")]
     pub expect_build_id: Option<String>,

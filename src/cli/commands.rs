@@ -1,5 +1,6 @@
 //! The subcommands.
 
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Result;
@@ -7,15 +8,15 @@ use anyhow::Result;
 use std::sync::Arc;
 
 use probesafe::debuginfo::DebugInfo;
-use probesafe::detect::{DynamicOptions, WriteRequest};
+use probesafe::detect::{DynamicOptions, InputSource, WriteRequest};
 use probesafe::hazard::{Analyzer, Blacklist, Selection};
 use probesafe::load::Binary;
 use probesafe::point::PointSpec;
-use probesafe::report::{render_text, BinaryInfo, Layout, Report, Verdict};
+use probesafe::report::{combine, render_text, BinaryInfo, Layout, Report, Verdict};
 use probesafe::survey;
 use probesafe::Error;
 
-use super::args::{Cli, Command, Common, FailOn, Format};
+use super::args::{Cli, Command, Common, FailOn, Format, ReportFormat};
 use super::output::emit;
 use super::trace;
 
@@ -53,10 +54,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 || DebugInfo::load(&binary, debug_file.as_deref()),
                 || survey::exits_of(&binary),
             );
-            let debug = debug?;
             let s = survey::survey_with(
                 &binary,
-                debug.as_ref(),
+                debug?.as_ref(),
                 &Blacklist::of(&binary),
                 functions.as_deref(),
                 &exits,
@@ -66,9 +66,6 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 Format::Text => survey::render_text(&s),
             };
             emit(output.as_deref(), &text)?;
-            // A kernel's DWARF summary is millions of small allocations;
-            // the process is about to exit, so do not free them one by one.
-            std::mem::forget(debug);
             Ok(ExitCode::SUCCESS)
         }
         Command::Diff {
@@ -161,6 +158,61 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 },
             )
         }
+        Command::Fuzz {
+            binary,
+            points,
+            functions,
+            shard,
+            checkpoint,
+            witnesses,
+            stats,
+            common,
+        } => super::fuzz::run(super::fuzz::FuzzArgs {
+            binary: &binary,
+            points: &points,
+            functions: &functions,
+            shard: shard.as_deref(),
+            checkpoint: checkpoint.as_deref(),
+            witnesses: witnesses.as_deref(),
+            stats,
+            common: &common,
+        }),
+        Command::Replay { witness, binary } => super::fuzz::replay(&witness, binary.as_deref()),
+        Command::Merge {
+            reports,
+            format,
+            output,
+            fail_on,
+            baseline,
+        } => {
+            let mut read = Vec::new();
+            for path in &reports {
+                read.push((path.clone(), combine::read_report(path)?));
+            }
+            let report = combine::merge(read)?;
+            // SARIF places results at source lines when the binary and its
+            // DWARF are still where the reports say.
+            let binary = (format == ReportFormat::Sarif)
+                .then(|| Binary::open(Path::new(&report.binary.path)).ok())
+                .flatten()
+                .filter(|b| b.build_id_hex() == report.binary.build_id);
+            let debug = match &binary {
+                Some(b) => DebugInfo::load(b, None).ok().flatten(),
+                None => None,
+            };
+            deliver(
+                report,
+                debug.as_ref(),
+                &Delivery {
+                    format,
+                    output: output.as_deref(),
+                    all: false,
+                    layout: Layout::Ranges,
+                    fail_on,
+                    baseline: baseline.as_deref(),
+                },
+            )
+        }
         Command::Check {
             binary,
             specs,
@@ -183,6 +235,28 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             )
         }
     }
+}
+
+/// The dynamic checks that need the whole selection's points: `--write`
+/// scope, `--reference` and the entry/return balance.
+pub(super) fn dynamic_extras(
+    binary: &Binary,
+    analyzer: &Analyzer<'_>,
+    points: &mut [probesafe::report::Point],
+    balanced: &[String],
+    common: &Common,
+) -> Result<()> {
+    let Some(options) = analyzer.dynamic_options().cloned() else {
+        return Ok(());
+    };
+    if !options.writes.is_empty() || options.all_vars {
+        check_variables_in_scope(binary, analyzer, points, &options)?;
+    }
+    if let Some(reference) = &common.reference {
+        compare_with_reference(analyzer, points, reference, &options, common)?;
+    }
+    entry_return_balance(analyzer, points, balanced, common)?;
+    Ok(())
 }
 
 /// The function-name patterns given as both `.call` and `.return`.
@@ -448,35 +522,23 @@ fn open_pinned(path: &std::path::Path, expect_build_id: Option<&str>) -> Result<
     Ok(binary)
 }
 
-fn analyse(
-    binary: &Binary,
+/// An analyzer for `binary` with the blacklist, DWARF and dynamic options
+/// of `common`; `inputs` replaces the generated inputs (fuzz).
+pub(super) fn analyzer<'b>(
+    binary: &'b Binary,
     common: &Common,
-    layout: Layout,
-    balanced: &[String],
-    select: impl FnOnce(&Analyzer<'_>, &mut Selection) -> Result<(), Error>,
-) -> Result<ExitCode> {
+    detail: bool,
+    inputs: Option<Arc<dyn InputSource>>,
+) -> Result<Analyzer<'b>> {
     let mut blacklist = Blacklist::of(binary);
     for file in &common.blacklist {
         blacklist.add_file(file)?;
     }
-    let mut handlers = Vec::new();
-    for handler in &common.handler {
-        let f = binary
-            .functions
-            .iter()
-            .find(|f| f.has_name(handler))
-            .ok_or_else(|| Error::UnknownSymbol {
-                path: binary.path.clone(),
-                name: handler.clone(),
-            })?;
-        // Entered like a call through a function pointer: the global entry
-        // (ppc64 ELFv2 sets r12 to it).
-        handlers.push(f.address);
-    }
+    let handlers = handler_entries(binary, &common.handler)?;
     let debug = DebugInfo::load(binary, common.debug_file.as_deref())?.map(Arc::new);
     let mut analyzer = Analyzer::new(binary, blacklist)
         .with_debug_info(debug)
-        .with_detail(layout == Layout::Points);
+        .with_detail(detail);
     let writes = common
         .write
         .iter()
@@ -491,57 +553,136 @@ fn analyse(
         }
         .into());
     }
-    let options = DynamicOptions {
-        cases: common.cases.max(1),
-        seed: common.seed,
-        budget: common.budget.max(1),
-        handlers,
-        writes,
-        all_vars: common.all_vars,
-        ..DynamicOptions::default()
-    };
     if !common.static_only {
-        analyzer = analyzer.with_dynamic(options.clone());
+        analyzer = analyzer.with_dynamic(DynamicOptions {
+            cases: common.cases.max(1),
+            seed: common.seed,
+            budget: common.budget.max(1),
+            handlers,
+            inputs,
+            writes,
+            all_vars: common.all_vars,
+            ..DynamicOptions::default()
+        });
     }
+    Ok(analyzer)
+}
+
+/// The entries of the `--handler` functions.
+pub(super) fn handler_entries(binary: &Binary, names: &[String]) -> Result<Vec<u64>> {
+    let mut handlers = Vec::new();
+    for handler in names {
+        let f = binary
+            .functions
+            .iter()
+            .find(|f| f.has_name(handler))
+            .ok_or_else(|| Error::UnknownSymbol {
+                path: binary.path.clone(),
+                name: handler.clone(),
+            })?;
+        // Entered like a call through a function pointer: the global entry
+        // (ppc64 ELFv2 sets r12 to it).
+        handlers.push(f.address);
+    }
+    Ok(handlers)
+}
+
+/// What the report of a binary says about it.
+pub(super) fn binary_info(binary: &Binary) -> BinaryInfo {
+    BinaryInfo {
+        path: binary.path.display().to_string(),
+        arch: binary.arch.name().to_owned(),
+        build_id: binary.build_id_hex(),
+    }
+}
+
+fn analyse(
+    binary: &Binary,
+    common: &Common,
+    layout: Layout,
+    balanced: &[String],
+    select: impl FnOnce(&Analyzer<'_>, &mut Selection) -> Result<(), Error>,
+) -> Result<ExitCode> {
+    let analyzer = analyzer(binary, common, layout == Layout::Points, None)?;
     let mut selection = Selection::default();
     select(&analyzer, &mut selection)?;
     let mut points = analyzer.run(&selection, common.jobs.map(usize::from))?;
-    if !options.writes.is_empty() || options.all_vars {
-        check_variables_in_scope(binary, &analyzer, &points, &options)?;
-    }
-    if let (Some(reference), false) = (&common.reference, common.static_only) {
-        compare_with_reference(&analyzer, &mut points, reference, &options, common)?;
-    }
-    if !common.static_only {
-        entry_return_balance(&analyzer, &mut points, balanced, common)?;
-    }
-    let report = Report::new(
-        BinaryInfo {
-            path: binary.path.display().to_string(),
-            arch: binary.arch.name().to_owned(),
-            build_id: binary.build_id_hex(),
-        },
-        points,
-    );
-    let text = match common.format {
-        Format::Json => report.to_json(),
-        Format::Text => render_text(&report, layout, common.all),
-    };
-    emit(common.output.as_deref(), &text)?;
+    dynamic_extras(binary, &analyzer, &mut points, balanced, common)?;
+    let report = Report::new(binary_info(binary), points);
+    let code = deliver(
+        report.clone(),
+        analyzer.debug_info(),
+        &Delivery::of(common, layout),
+    )?;
     if common.trace {
         let traces = trace::render_witness_traces(&analyzer, &report)?;
-        if common.format == Format::Json {
-            eprint!("{traces}");
-        } else {
+        if common.format == ReportFormat::Text {
             emit(None, &traces)?;
+        } else {
+            eprint!("{traces}");
         }
     }
-    let threshold = common.fail_on.map(|f| match f {
-        FailOn::Gray => Verdict::Gray,
-        FailOn::Hazardous => Verdict::Hazardous,
-    });
+    Ok(code)
+}
+
+/// How a report is delivered.
+pub(super) struct Delivery<'a> {
+    pub format: ReportFormat,
+    pub output: Option<&'a Path>,
+    pub all: bool,
+    pub layout: Layout,
+    pub fail_on: Option<FailOn>,
+    pub baseline: Option<&'a Path>,
+}
+
+impl<'a> Delivery<'a> {
+    pub fn of(common: &'a Common, layout: Layout) -> Delivery<'a> {
+        Delivery {
+            format: common.format,
+            output: common.output.as_deref(),
+            all: common.all,
+            layout,
+            fail_on: common.fail_on,
+            baseline: common.baseline.as_deref(),
+        }
+    }
+}
+
+/// Narrow the report to regressions when there is a baseline, write it in
+/// its format, and say whether `--fail-on` (or, with a baseline, any
+/// regression) is met.
+pub(super) fn deliver(
+    report: Report,
+    debug: Option<&DebugInfo>,
+    how: &Delivery<'_>,
+) -> Result<ExitCode> {
+    let report = match how.baseline {
+        Some(path) => combine::regressions(&combine::read_report(path)?, path, report)?,
+        None => report,
+    };
+    let text = match how.format {
+        ReportFormat::Json => report.to_json(),
+        ReportFormat::Text => render_text(&report, how.layout, how.all),
+        ReportFormat::Sarif => {
+            let lines = |addr: u64| {
+                let debug = debug?;
+                let row = debug.row_for(addr)?;
+                Some((debug.file(row).to_owned(), u64::from(row.line)))
+            };
+            probesafe::report::sarif::to_sarif(&report, &lines)
+        }
+        ReportFormat::Junit => probesafe::report::junit::to_junit(&report),
+    };
+    emit(how.output, &text)?;
+    let threshold = match how.fail_on {
+        Some(FailOn::Gray) => Some(Verdict::Gray),
+        Some(FailOn::Hazardous) => Some(Verdict::Hazardous),
+        // Every point left after a baseline comparison got worse.
+        None if how.baseline.is_some() => Some(Verdict::Unknown),
+        None => None,
+    };
     Ok(match threshold {
-        Some(t) if report.worst() >= t => ExitCode::from(1),
+        Some(t) if !report.points.is_empty() && report.worst() >= t => ExitCode::from(1),
         _ => ExitCode::SUCCESS,
     })
 }

@@ -2,6 +2,7 @@
 
 mod args;
 mod commands;
+mod fuzz;
 mod output;
 mod trace;
 mod vars;

@@ -3,14 +3,14 @@
 use std::fmt::Write;
 
 use anyhow::Result;
-use serde_json::Value;
 
 use probesafe::decode::Decoder;
-use probesafe::detect::Witness;
+use probesafe::detect::{witness_of, Witness};
 use probesafe::emu::run::TraceEvent;
-use probesafe::emu::Input;
+use probesafe::emu::Outcome;
 use probesafe::hazard::Analyzer;
-use probesafe::report::{parse_address, Confirmed, Report};
+use probesafe::load::Binary;
+use probesafe::report::{Confirmed, Report};
 
 /// Re-run every dynamic finding's witness and print its trace.
 pub fn render_witness_traces(analyzer: &Analyzer<'_>, report: &Report) -> Result<String> {
@@ -23,13 +23,9 @@ pub fn render_witness_traces(analyzer: &Analyzer<'_>, report: &Report) -> Result
             .iter()
             .filter(|f| f.confirmed == Confirmed::Dynamic)
         {
-            let witness = finding.evidence.get("witness").or_else(|| {
-                finding
-                    .evidence
-                    .get("dynamic")
-                    .and_then(|d| d.get("witness"))
-            });
-            let Some(witness) = witness.and_then(|w| parse_witness(w, binary.arch)) else {
+            let Some(witness) =
+                witness_of(finding).and_then(|w| Witness::from_json(w, binary.arch))
+            else {
                 continue;
             };
             let addr = point.address_value();
@@ -45,60 +41,54 @@ pub fn render_witness_traces(analyzer: &Analyzer<'_>, report: &Report) -> Result
                 witness.case,
                 witness.start
             );
-            for event in &outcome.trace {
-                let line = match event {
-                    TraceEvent::Insn { at } => {
-                        let text = binary
-                            .bytes_at(*at, 16)
-                            .or_else(|| binary.bytes_at(*at, 4))
-                            .and_then(|b| decoder.decode(b, *at).into_iter().next())
-                            .map(|i| i.text())
-                            .unwrap_or_else(|| "?".into());
-                        let place = binary
-                            .function_at(*at)
-                            .map(|f| format!("{}+{:#x}", f.name, at - f.address))
-                            .unwrap_or_default();
-                        format!("  {at:#x}  {place:<28} {text}")
-                    }
-                    TraceEvent::Hit { at, n } => format!("  ** probe hit #{n} at {at:#x}: breakpoint exception"),
-                    TraceEvent::Handler { entry } => format!("  ** probe handler runs ({entry:#x})"),
-                    TraceEvent::ReservationCleared => "  ** exception return: exclusive monitor / reservation cleared".into(),
-                    TraceEvent::Step { at } => format!("  ** single-step of the probed instruction at {at:#x}"),
-                    TraceEvent::StoreConditional { at, ok } => {
-                        format!("  ** store-conditional at {at:#x} {}", if *ok { "stored" } else { "FAILED" })
-                    }
-                    TraceEvent::TxBegin { at } => format!("  ** transaction begins at {at:#x}"),
-                    TraceEvent::TxCommit { at } => format!("  ** transaction commits at {at:#x}"),
-                    TraceEvent::TxAbort { event } => format!(
-                        "  ** transaction ABORTED at {:#x} (status {:#x}, handler ran: {}), rolled back, resumes at {:#x}",
-                        event.at, event.status, event.handler_ran, event.resumed_at
-                    ),
-                    TraceEvent::Stub { at, target, returned } => format!(
-                        "  ** call at {at:#x} to {} stubbed, returns {returned:#x}",
-                        target.map_or("(indirect)".to_owned(), |t| format!("{t:#x}"))
-                    ),
-                };
-                let _ = writeln!(out, "{line}");
-            }
-            let _ = writeln!(
-                out,
-                "  end: {} after ~{} instructions",
-                outcome.exit.describe(),
-                outcome.executed
-            );
+            render_outcome(binary, &decoder, &outcome, &mut out);
         }
     }
     Ok(out)
 }
 
-fn parse_witness(w: &Value, arch: probesafe::arch::Arch) -> Option<Witness> {
-    let seed = w.get("seed")?.as_u64()?;
-    let case = w.get("case")?.as_u64()?;
-    let start = parse_address(w.get("start")?.as_str()?)?;
-    Some(Witness {
-        seed,
-        case,
-        start,
-        input: Input::generate(arch, seed, case),
-    })
+/// The lines of a traced run: each instruction with its place and text,
+/// the probe, monitor and transaction events, and how it ended.
+pub fn render_outcome(binary: &Binary, decoder: &Decoder, outcome: &Outcome, out: &mut String) {
+    for event in &outcome.trace {
+        let line = match event {
+            TraceEvent::Insn { at } => {
+                let text = binary
+                    .bytes_at(*at, 16)
+                    .or_else(|| binary.bytes_at(*at, 4))
+                    .and_then(|b| decoder.decode(b, *at).into_iter().next())
+                    .map(|i| i.text())
+                    .unwrap_or_else(|| "?".into());
+                let place = binary
+                    .function_at(*at)
+                    .map(|f| format!("{}+{:#x}", f.name, at - f.address))
+                    .unwrap_or_default();
+                format!("  {at:#x}  {place:<28} {text}")
+            }
+            TraceEvent::Hit { at, n } => format!("  ** probe hit #{n} at {at:#x}: breakpoint exception"),
+            TraceEvent::Handler { entry } => format!("  ** probe handler runs ({entry:#x})"),
+            TraceEvent::ReservationCleared => "  ** exception return: exclusive monitor / reservation cleared".into(),
+            TraceEvent::Step { at } => format!("  ** single-step of the probed instruction at {at:#x}"),
+            TraceEvent::StoreConditional { at, ok } => {
+                format!("  ** store-conditional at {at:#x} {}", if *ok { "stored" } else { "FAILED" })
+            }
+            TraceEvent::TxBegin { at } => format!("  ** transaction begins at {at:#x}"),
+            TraceEvent::TxCommit { at } => format!("  ** transaction commits at {at:#x}"),
+            TraceEvent::TxAbort { event } => format!(
+                "  ** transaction ABORTED at {:#x} (status {:#x}, handler ran: {}), rolled back, resumes at {:#x}",
+                event.at, event.status, event.handler_ran, event.resumed_at
+            ),
+            TraceEvent::Stub { at, target, returned } => format!(
+                "  ** call at {at:#x} to {} stubbed, returns {returned:#x}",
+                target.map_or("(indirect)".to_owned(), |t| format!("{t:#x}"))
+            ),
+        };
+        let _ = writeln!(out, "{line}");
+    }
+    let _ = writeln!(
+        out,
+        "  end: {} after ~{} instructions",
+        outcome.exit.describe(),
+        outcome.executed
+    );
 }

@@ -10,15 +10,35 @@
 //! dropped silently.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Map, Value};
 
+use crate::arch::Arch;
 use crate::cfg::Exit as CfgExit;
 use crate::emu::{self, Emulator, Exit, Input, Outcome, ProbeMode, Trial};
 use crate::hazard::{FunctionFacts, Window, WindowKind};
 use crate::load::{Binary, Function, PpcAbi};
-use crate::report::{hex, Confirmed, Finding, FindingKind, Point};
+use crate::report::{hex, parse_address, Confirmed, Finding, FindingKind, Point};
+
+/// Where the inputs of the trials come from when not from
+/// [`Input::generate`]: `probesafe fuzz` plugs in its property-based
+/// strategies here, and shrinks a confirming input to a minimal witness.
+pub trait InputSource: std::fmt::Debug + Send + Sync {
+    /// The input of case `case` at the probe point `addr` (deterministic).
+    fn input(&self, arch: Arch, addr: u64, case: u64) -> Input;
+    /// Shrink case `case` at `addr` while `keep` says the simpler input
+    /// still shows the finding; the smallest kept input and the number of
+    /// candidates tried, or `None` when nothing simpler was kept.
+    fn shrink(
+        &self,
+        arch: Arch,
+        addr: u64,
+        case: u64,
+        keep: &mut dyn FnMut(&Input) -> bool,
+    ) -> Option<(Input, u32)>;
+}
 
 pub mod write;
 
@@ -41,6 +61,8 @@ pub struct DynamicOptions {
     pub writes: Vec<write::WriteRequest>,
     /// Write every variable in scope (`--all-vars`).
     pub all_vars: bool,
+    /// Where inputs come from; [`Input::generate`] when `None`.
+    pub inputs: Option<Arc<dyn InputSource>>,
 }
 
 impl Default for DynamicOptions {
@@ -53,6 +75,7 @@ impl Default for DynamicOptions {
             handlers: Vec::new(),
             writes: Vec::new(),
             all_vars: false,
+            inputs: None,
         }
     }
 }
@@ -70,19 +93,23 @@ pub struct Witness {
     pub input: Input,
 }
 
+/// The names of the argument registers, in calling-convention order.
+fn arg_names(arch: Arch) -> Vec<&'static str> {
+    let abi = emu::abi::abi(arch);
+    abi.args
+        .iter()
+        .map(|r| {
+            let i = abi.state.iter().position(|s| s == r).unwrap_or(0);
+            abi.state_names[i]
+        })
+        .collect()
+}
+
 impl Witness {
-    fn to_json(&self, binary: &Binary) -> Value {
-        let abi = emu::abi::abi(binary.arch);
-        let names = abi
-            .args
-            .iter()
-            .map(|r| {
-                let i = abi.state.iter().position(|s| s == r).unwrap_or(0);
-                abi.state_names[i]
-            })
-            .collect::<Vec<_>>();
+    /// `{seed, case, start, registers}` as in a report's evidence.
+    pub fn to_json(&self, arch: Arch) -> Value {
         let mut regs = Map::new();
-        for (name, v) in names.iter().zip(&self.input.args) {
+        for (name, v) in arg_names(arch).iter().zip(&self.input.args) {
             regs.insert((*name).to_owned(), Value::String(hex(*v)));
         }
         json!({
@@ -92,6 +119,132 @@ impl Witness {
             "registers": regs,
         })
     }
+
+    /// Read a witness back from its JSON form. The argument registers are
+    /// taken from `registers` (a shrunk witness is not a generated case);
+    /// an argument register missing there is regenerated from the seed and
+    /// case, as is the whole input when `registers` is absent.
+    pub fn from_json(w: &Value, arch: Arch) -> Option<Witness> {
+        let seed = w.get("seed")?.as_u64()?;
+        let case = w.get("case")?.as_u64()?;
+        let start = parse_address(w.get("start")?.as_str()?)?;
+        let generated = Input::generate(arch, seed, case);
+        let input = match w.get("registers") {
+            None => generated,
+            Some(regs) => {
+                let regs = regs.as_object()?;
+                let mut args = generated.args;
+                for (i, name) in arg_names(arch).iter().enumerate() {
+                    if let Some(v) = regs.get(*name) {
+                        args[i] = parse_address(v.as_str()?)?;
+                    }
+                }
+                Input::from_args(seed, case, args)
+            }
+        };
+        Some(Witness {
+            seed,
+            case,
+            start,
+            input,
+        })
+    }
+}
+
+/// What a witness must show again for its finding to reproduce.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Criterion {
+    /// After a trap, one of these store-conditionals fails.
+    StoreConditionalFails {
+        /// The window's store-conditionals.
+        closers: Vec<u64>,
+    },
+    /// The trap aborts the transaction begun here.
+    TransactionAborts {
+        /// The begin instruction.
+        begin: u64,
+    },
+    /// The unprobed run reaches the point and leaves the function through
+    /// it, to this target.
+    LeavesTo {
+        /// The jump's target.
+        target: u64,
+    },
+    /// The probe handler reaches the probe point again.
+    Reentry,
+}
+
+impl Criterion {
+    /// The criterion of a finding that emulation can show, from its kind
+    /// and evidence.
+    pub fn of(finding: &Finding) -> Option<Criterion> {
+        let ev = &finding.evidence;
+        let addr = |key: &str| ev.get(key).and_then(Value::as_str).and_then(parse_address);
+        match finding.kind {
+            FindingKind::LlscReservationLoss => Some(Criterion::StoreConditionalFails {
+                closers: ev
+                    .get("store_conditional")?
+                    .as_array()?
+                    .iter()
+                    .map(|v| v.as_str().and_then(parse_address))
+                    .collect::<Option<Vec<u64>>>()?,
+            }),
+            FindingKind::TmAbort => Some(Criterion::TransactionAborts {
+                begin: addr("begin")?,
+            }),
+            FindingKind::TailCallExit => Some(Criterion::LeavesTo {
+                target: addr("target")?,
+            }),
+            FindingKind::NonProgressRecursion => Some(Criterion::Reentry),
+            _ => None,
+        }
+    }
+
+    /// Whether a run shows it.
+    pub fn holds(&self, out: &Outcome) -> bool {
+        match self {
+            Criterion::StoreConditionalFails { closers } => out
+                .sc
+                .iter()
+                .any(|s| s.after_hits > 0 && !s.ok && closers.contains(&s.sc)),
+            Criterion::TransactionAborts { begin } => {
+                out.tx_aborts.iter().any(|a| a.by_trap && a.begin == *begin)
+            }
+            Criterion::LeavesTo { target } => {
+                out.reached > 0 && out.left_via.is_some_and(|(_, t)| t == *target)
+            }
+            Criterion::Reentry => matches!(out.exit, Exit::Reentry { .. }),
+        }
+    }
+
+    /// Whether the probe is armed (trap model) or only counted.
+    fn mode(&self) -> ProbeMode {
+        match self {
+            Criterion::LeavesTo { .. } => ProbeMode::Count,
+            _ => ProbeMode::Trap,
+        }
+    }
+}
+
+/// The witness object inside a finding's evidence (`dynamic.witness`, or
+/// `witness` for a recursion).
+pub fn witness_of(finding: &Finding) -> Option<&Value> {
+    finding.evidence.get("witness").or_else(|| {
+        finding
+            .evidence
+            .get("dynamic")
+            .and_then(|d| d.get("witness"))
+    })
+}
+
+fn witness_of_mut(finding: &mut Finding) -> Option<&mut Value> {
+    if finding.evidence.contains_key("witness") {
+        return finding.evidence.get_mut("witness");
+    }
+    finding
+        .evidence
+        .get_mut("dynamic")
+        .and_then(|d| d.get_mut("witness"))
 }
 
 /// The points of one function that need emulation, and why.
@@ -181,6 +334,51 @@ impl<'a> Detector<'a> {
         self.emu.run(&trial)
     }
 
+    /// Run `input` from `start` with a probe at `probe` the way
+    /// `criterion` needs, and say whether the finding shows again.
+    pub fn check(
+        &mut self,
+        probe: u64,
+        criterion: &Criterion,
+        start: u64,
+        input: &Input,
+        trace: bool,
+    ) -> (bool, Outcome) {
+        let out = self
+            .emu
+            .run(&self.trial(start, probe, criterion.mode(), input, trace));
+        (criterion.holds(&out), out)
+    }
+
+    /// Replace each dynamic finding's witness at `addr` with the smallest
+    /// input the input source finds that still shows it.
+    fn shrink_witnesses(&mut self, point: &mut Point, addr: u64) {
+        let Some(source) = self.options.inputs.clone() else {
+            return;
+        };
+        let arch = self.binary.arch;
+        for finding in &mut point.findings {
+            let Some(criterion) = Criterion::of(finding) else {
+                continue;
+            };
+            let Some(witness) = witness_of(finding).and_then(|w| Witness::from_json(w, arch))
+            else {
+                continue;
+            };
+            let mut keep =
+                |input: &Input| self.check(addr, &criterion, witness.start, input, false).0;
+            let (input, tried) = source
+                .shrink(arch, addr, witness.case, &mut keep)
+                .unwrap_or((witness.input.clone(), 0));
+            let shrunk = Witness { input, ..witness };
+            if let Some(slot) = witness_of_mut(finding) {
+                let mut json = shrunk.to_json(arch);
+                json["shrink_steps"] = json!(tried);
+                *slot = json;
+            }
+        }
+    }
+
     /// Add dynamic evidence to the point at `addr`.
     pub fn confirm(&mut self, point: &mut Point, addr: u64, exit: Option<CfgExit>) {
         let Some(i) = self.facts.cfg.index_of(addr) else {
@@ -188,7 +386,13 @@ impl<'a> Detector<'a> {
         };
         let arch = self.binary.arch;
         let inputs: Vec<(u64, Input)> = (0..self.options.cases)
-            .map(|case| (case, Input::generate(arch, self.options.seed, case)))
+            .map(|case| {
+                let input = match &self.options.inputs {
+                    Some(source) => source.input(arch, addr, case),
+                    None => Input::generate(arch, self.options.seed, case),
+                };
+                (case, input)
+            })
             .collect();
         // Where to start: the entry, or the nearest opener that dominates
         // the point when no input reaches it from the entry.
@@ -254,6 +458,7 @@ impl<'a> Detector<'a> {
                 summary.trials
             )));
         }
+        self.shrink_witnesses(point, addr);
         point.settle();
     }
 
@@ -277,7 +482,7 @@ impl<'a> Detector<'a> {
             start,
             input: input.clone(),
         }
-        .to_json(self.binary)
+        .to_json(self.binary.arch)
     }
 
     fn window_evidence(

@@ -330,7 +330,7 @@ impl Detector<'_> {
                         start: self.function.address,
                         input: input.clone(),
                     }
-                    .to_json(self.binary),
+                    .to_json(self.binary.arch),
                 );
                 evidence.insert("witness_changed".into(), json!(c));
                 finding(

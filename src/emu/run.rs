@@ -98,7 +98,44 @@ impl Input {
             args,
         }
     }
+
+    /// The input of case `case` of run `seed` with explicit argument
+    /// values (a shrunk witness, or one read back from a file): the same
+    /// stub seed as a generated input of that case.
+    pub fn from_args(seed: u64, case: u64, args: Vec<u64>) -> Input {
+        Input {
+            seed: seed ^ case,
+            args,
+        }
+    }
 }
+
+/// A pointer into the lazily materialised heap that generated inputs use:
+/// `page` (mod 256) selects one of its regions, `slot` (mod 128) an
+/// 8-byte-aligned word in it.
+pub fn heap_pointer(page: u64, slot: u64) -> u64 {
+    HEAP_BASE + (page & 0xff) * PAGE * 4 + (slot & 0x7f) * 8
+}
+
+/// What a load of the word at `addr` in the lazy heap reads before
+/// anything writes it: 8 bytes, or the first 4 sign-extended when `narrow`
+/// (a 32-bit comparison on a big-endian target).
+pub fn lazy_word(arch: Arch, addr: u64, narrow: bool) -> u64 {
+    let big = arch.big_endian();
+    if narrow {
+        lazy_bytes(addr, 4, big) as u32 as i32 as i64 as u64
+    } else {
+        lazy_bytes(addr, 8, big)
+    }
+}
+
+/// Trials run by every emulator of this process so far (for throughput
+/// figures; never part of a report).
+pub fn trials_run() -> u64 {
+    TRIALS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+static TRIALS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// What a `len`-byte load at `addr` reads from a lazily materialised page
 /// before anything writes it.
@@ -382,6 +419,7 @@ impl Emulator {
 
     /// Run one trial.
     pub fn run(&mut self, trial: &Trial<'_>) -> Outcome {
+        TRIALS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.reset(trial);
         let mut out = Outcome::empty();
         let mut seen: Vec<(Vec<u64>, Vec<u8>, u32)> = Vec::new();

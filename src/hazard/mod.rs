@@ -49,6 +49,27 @@ impl Selection {
     pub fn is_empty(&self) -> bool {
         self.by_function.is_empty()
     }
+
+    /// The indexes (into `Binary::functions`) of the selected functions,
+    /// in order.
+    pub fn functions(&self) -> impl Iterator<Item = usize> + '_ {
+        self.by_function.keys().copied()
+    }
+
+    /// Keep only the functions for which `keep` (given the function's
+    /// index) is true: a shard, or what a checkpoint has not done yet.
+    pub fn retain(&mut self, mut keep: impl FnMut(usize) -> bool) {
+        self.by_function.retain(|&i, _| keep(i));
+    }
+}
+
+/// How a long run is steered from outside: a flag that stops it between
+/// functions, and a callback for each function finished.
+pub struct RunControl<'c> {
+    /// Set to stop: workers take no new function once it is set.
+    pub stop: &'c std::sync::atomic::AtomicBool,
+    /// Called with the function's index and its points when it is done.
+    pub done: &'c (dyn Fn(usize, &[Point]) + Sync),
 }
 
 /// A function's decoded code and its hazard windows.
@@ -174,6 +195,11 @@ impl<'b> Analyzer<'b> {
     pub fn with_dynamic(mut self, options: DynamicOptions) -> Analyzer<'b> {
         self.dynamic = Some(options);
         self
+    }
+
+    /// The dynamic options, when emulation is on.
+    pub fn dynamic_options(&self) -> Option<&DynamicOptions> {
+        self.dynamic.as_ref()
     }
 
     /// The binary.
@@ -428,6 +454,23 @@ impl<'b> Analyzer<'b> {
 
     /// Analyse the selection; `jobs` threads (all cores by default).
     pub fn run(&self, selection: &Selection, jobs: Option<usize>) -> Result<Vec<Point>> {
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let control = RunControl {
+            stop: &stop,
+            done: &|_, _| {},
+        };
+        self.run_with(selection, jobs, &control)
+    }
+
+    /// [`Analyzer::run`], reporting each finished function to `control`
+    /// and taking no new function once `control.stop` is set (the points
+    /// of the functions not run are then missing from the result).
+    pub fn run_with(
+        &self,
+        selection: &Selection,
+        jobs: Option<usize>,
+        control: &RunControl<'_>,
+    ) -> Result<Vec<Point>> {
         let work: Vec<(&usize, &Wanted)> = selection.by_function.iter().collect();
         let arch = self.binary.arch;
         let analyse = || -> Result<Vec<Vec<Point>>> {
@@ -439,7 +482,12 @@ impl<'b> Analyzer<'b> {
                             arch: arch.name(),
                             reason: e.to_string(),
                         })?;
-                        Ok(self.function_points(decoder, **i, wanted))
+                        if control.stop.load(std::sync::atomic::Ordering::Relaxed) {
+                            return Ok(Vec::new());
+                        }
+                        let points = self.function_points(decoder, **i, wanted);
+                        (control.done)(**i, &points);
+                        Ok(points)
                     },
                 )
                 .collect()
@@ -606,6 +654,24 @@ impl<'b> Analyzer<'b> {
 
     /// Re-run the witness of a dynamic finding with the instruction trace on.
     pub fn trace(&self, addr: u64, witness: &detect::Witness) -> Result<crate::emu::Outcome> {
+        self.with_detector(addr, |detector| detector.trace(addr, witness))
+    }
+
+    /// Re-run a witness the way its finding needs (with the trace on) and
+    /// say whether the finding shows again.
+    pub fn replay(
+        &self,
+        addr: u64,
+        criterion: &detect::Criterion,
+        witness: &detect::Witness,
+    ) -> Result<(bool, crate::emu::Outcome)> {
+        self.with_detector(addr, |detector| {
+            detector.check(addr, criterion, witness.start, &witness.input, true)
+        })
+    }
+
+    /// A detector for the function that contains `addr`, probing `addr`.
+    fn with_detector<T>(&self, addr: u64, f: impl FnOnce(&mut Detector<'_>) -> T) -> Result<T> {
         let function = self
             .binary
             .function_at(addr)
@@ -619,7 +685,7 @@ impl<'b> Analyzer<'b> {
         with_emulator(self.binary, |emu| {
             let mut detector =
                 Detector::new(emu, self.binary, function, &facts, &options, &[addr])?;
-            Ok(detector.trace(addr, witness))
+            Ok(f(&mut detector))
         })
         .map_err(|reason| Error::Emulation {
             arch: self.binary.arch.name(),

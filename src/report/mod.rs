@@ -4,6 +4,9 @@
 //! docs/report-schema.md and pinned by a test. Addresses are hex strings
 //! because kernel addresses do not fit a JSON double.
 
+pub mod combine;
+pub mod junit;
+pub mod sarif;
 mod text;
 
 use serde::{Deserialize, Serialize};

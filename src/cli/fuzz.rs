@@ -1,0 +1,230 @@
+//! `fuzz` and `replay`: the batch driver with its progress bar, signals,
+//! checkpoint and witness files; re-running one witness.
+
+use std::io::IsTerminal;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use serde_json::json;
+
+use probesafe::decode::Decoder;
+use probesafe::detect::{DynamicOptions, InputSource};
+use probesafe::emu::run::trials_run;
+use probesafe::fuzz::{self, witness, Batch, Header, PropInputs, Shard, WitnessFile};
+use probesafe::hazard::{Analyzer, Blacklist, Selection};
+use probesafe::load::Binary;
+use probesafe::report::{Layout, Report};
+
+use super::args::Common;
+use super::commands::{analyzer, binary_info, deliver, Delivery};
+use super::output::{emit, write_atomic};
+
+/// The exit status of a run stopped by SIGINT or SIGTERM (128 + SIGINT, as
+/// shells report an interrupted command).
+pub const INTERRUPTED: u8 = 130;
+
+/// Set by the signal handler; workers take no new function once set.
+static STOP: AtomicBool = AtomicBool::new(false);
+
+pub struct FuzzArgs<'a> {
+    pub binary: &'a Path,
+    pub points: &'a [String],
+    pub functions: &'a [String],
+    pub shard: Option<&'a str>,
+    pub checkpoint: Option<&'a Path>,
+    pub witnesses: Option<&'a Path>,
+    pub stats: bool,
+    pub common: &'a Common,
+}
+
+pub fn run(args: FuzzArgs<'_>) -> Result<ExitCode> {
+    let common = args.common;
+    let binary = Binary::open(args.binary)?;
+    if let Some(expected) = &common.expect_build_id {
+        let actual = binary.build_id_hex();
+        if actual.as_deref() != Some(expected.to_ascii_lowercase().as_str()) {
+            return Err(probesafe::Error::BuildIdMismatch {
+                path: args.binary.to_owned(),
+                expected: expected.clone(),
+                actual: actual.unwrap_or_else(|| "none".into()),
+            }
+            .into());
+        }
+    }
+    let specs = args
+        .points
+        .iter()
+        .map(|s| s.parse())
+        .collect::<Result<Vec<probesafe::point::PointSpec>, _>>()?;
+    let shard = args.shard.map(str::parse::<Shard>).transpose()?;
+    let inputs = (!common.static_only)
+        .then(|| Arc::new(PropInputs::new(common.seed)) as Arc<dyn InputSource>);
+    let analyzer = analyzer(&binary, common, false, inputs)?;
+    let mut selection = Selection::default();
+    if specs.is_empty() || !args.functions.is_empty() {
+        analyzer.select_all(&mut selection, args.functions)?;
+    }
+    for spec in &specs {
+        analyzer.select(&mut selection, spec)?;
+    }
+    if let Some(shard) = shard {
+        shard.apply(&binary, &mut selection);
+    }
+    let handlers = super::commands::handler_entries(&binary, &common.handler)?;
+    let options = json!({
+        "seed": common.seed,
+        "cases": common.cases.max(1),
+        "budget": common.budget.max(1),
+        "static_only": common.static_only,
+        "handlers": handlers.iter().map(|h| format!("{h:#x}")).collect::<Vec<_>>(),
+        "functions": args.functions,
+        "points": args.points,
+        "shard": shard.map(|s| format!("{}/{}", s.index, s.count)),
+        "blacklist": common.blacklist.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+        "debug_file": common.debug_file.as_ref().map(|p| p.display().to_string()),
+    });
+    let checkpoint = args
+        .checkpoint
+        .map(|p| (p.to_owned(), Header::new(binary_info(&binary), options)));
+
+    // The first SIGINT/SIGTERM stops the run between functions (the
+    // checkpoint is flushed); a second one exits at once. Files are
+    // written atomically, so neither leaves a truncated one.
+    ctrlc::set_handler(|| {
+        if STOP.swap(true, Ordering::SeqCst) {
+            std::process::exit(i32::from(INTERRUPTED));
+        }
+    })
+    .context("installing the SIGINT/SIGTERM handler")?;
+
+    let total = selection.functions().count() as u64;
+    let bar = if std::io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new(total);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{elapsed_precise} [{bar:40}] {pos}/{len} functions, {msg}",
+            )
+            .expect("a valid template")
+            .progress_chars("=> "),
+        );
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let points_done = AtomicU64::new(0);
+    let progress = |points: &[probesafe::report::Point]| {
+        let n = points_done.fetch_add(points.len() as u64, Ordering::Relaxed) + points.len() as u64;
+        bar.inc(1);
+        bar.set_message(format!("{n} points"));
+    };
+    let started = Instant::now();
+    let trials_before = trials_run();
+    let result = fuzz::run(
+        &analyzer,
+        selection,
+        &Batch {
+            jobs: common.jobs.map(usize::from),
+            checkpoint,
+            stop: &STOP,
+            progress: &progress,
+        },
+    )?;
+    bar.finish_and_clear();
+    if result.interrupted {
+        eprintln!(
+            "probesafe: interrupted after {} of {} functions{}",
+            result.done,
+            result.functions,
+            match args.checkpoint {
+                Some(p) => format!(
+                    "; {} holds them: run the same command again to resume",
+                    p.display()
+                ),
+                None => String::new(),
+            }
+        );
+        return Ok(ExitCode::from(INTERRUPTED));
+    }
+    let report = Report::new(binary_info(&binary), result.points);
+    if args.stats {
+        let secs = started.elapsed().as_secs_f64().max(1e-9);
+        let trials = trials_run() - trials_before;
+        let threads = common
+            .jobs
+            .map(usize::from)
+            .unwrap_or_else(rayon::current_num_threads);
+        eprintln!(
+            "fuzz: {} functions ({} from the checkpoint), {} points, {} trials in {:.3} s: {:.0} points/s, {:.0} trials/s, {:.0} trials/s per thread ({} threads)",
+            result.functions,
+            result.resumed,
+            report.points.len(),
+            trials,
+            secs,
+            report.points.len() as f64 / secs,
+            trials as f64 / secs,
+            trials as f64 / secs / threads as f64,
+            threads
+        );
+    }
+    if let Some(dir) = args.witnesses {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("{}: cannot create the directory", dir.display()))?;
+        let options = witness::trial_options(common.budget.max(1), &handlers);
+        for file in WitnessFile::all_of(&report, &options) {
+            write_atomic(&dir.join(file.file_name()), file.to_json().as_bytes())?;
+        }
+    }
+    deliver(
+        report,
+        analyzer.debug_info(),
+        &Delivery::of(common, Layout::Ranges),
+    )
+}
+
+/// Re-run a witness file; exit 1 when its finding reproduces.
+pub fn replay(path: &Path, binary: Option<&Path>) -> Result<ExitCode> {
+    let file = WitnessFile::read(path)?;
+    let binary_path =
+        binary.map_or_else(|| Path::new(&file.binary.path).to_owned(), Path::to_owned);
+    let binary = Binary::open(&binary_path)?;
+    let replay = file.prepare(path, &binary)?;
+    let analyzer = Analyzer::new(&binary, Blacklist::of(&binary)).with_dynamic(DynamicOptions {
+        budget: replay.budget.max(1),
+        handlers: replay.handlers.clone(),
+        ..DynamicOptions::default()
+    });
+    let (reproduced, outcome) =
+        analyzer.replay(replay.address, &replay.criterion, &replay.witness)?;
+    let decoder = Decoder::new(binary.arch)?;
+    let mut out = format!(
+        "replay of {} at {} ({}+{:#x}) in {}, seed {:#x} case {}, start {:#x}:\n",
+        file.finding.kind.name(),
+        file.point.address,
+        file.point.symbol,
+        file.point.offset,
+        binary.path.display(),
+        replay.witness.seed,
+        replay.witness.case,
+        replay.witness.start
+    );
+    super::trace::render_outcome(&binary, &decoder, &outcome, &mut out);
+    out += &format!(
+        "{}: {}\n",
+        if reproduced {
+            "REPRODUCED"
+        } else {
+            "not reproduced"
+        },
+        file.finding.kind.name()
+    );
+    emit(None, &out)?;
+    Ok(if reproduced {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

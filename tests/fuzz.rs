@@ -1,0 +1,455 @@
+//! `probesafe fuzz`, `replay` and `merge` on the corpora through the real
+//! CLI: determinism across --jobs, shard-and-merge equals the unsharded
+//! run, resume after SIGTERM, every witness replays, SARIF against the
+//! official schema, JUnit, baselines, refused checkpoints.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{arg, fixture, probesafe, root, stderr};
+use probesafe::report::Report;
+use serde_json::Value;
+
+const TARGETS: [&str; 5] = ["x86_64", "aarch64", "aarch64-lse", "ppc64", "ppc64le"];
+
+fn stdout_of(args: &[&str]) -> Vec<u8> {
+    let out = probesafe(args);
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "probesafe {args:?}: {:?} {}",
+        out.status,
+        stderr(&out)
+    );
+    out.stdout
+}
+
+#[test]
+fn same_report_whatever_jobs_is() {
+    for target in ["aarch64", "ppc64"] {
+        let bin = arg(&fixture(&format!("{target}/hazards.so")));
+        let one = stdout_of(&["fuzz", &bin, "--format", "json", "--jobs", "1"]);
+        let two = stdout_of(&["fuzz", &bin, "--format", "json", "--jobs", "2"]);
+        let report: Report = serde_json::from_slice(&one).unwrap();
+        assert!(
+            report.summary.hazardous > 0,
+            "{target}: the corpus has hazards"
+        );
+        assert!(one == two, "{target}: --jobs 1 and --jobs 2 differ");
+        let other = stdout_of(&["fuzz", &bin, "--format", "json", "--seed", "7"]);
+        assert!(
+            other != one,
+            "{target}: another seed gives other witnesses (the seed is used)"
+        );
+    }
+}
+
+#[test]
+fn shards_merged_equal_the_unsharded_run() {
+    let dir = tempfile::tempdir().unwrap();
+    for target in ["x86_64", "aarch64-lse", "ppc64le"] {
+        let bin = arg(&fixture(&format!("{target}/hazards.so")));
+        let whole = stdout_of(&["fuzz", &bin, "--format", "json"]);
+        let mut paths = Vec::new();
+        let mut counts = Vec::new();
+        for i in 0..3 {
+            let shard = format!("{i}/3");
+            let out = stdout_of(&["fuzz", &bin, "--format", "json", "--shard", &shard]);
+            let r: Report = serde_json::from_slice(&out).unwrap();
+            counts.push(r.points.len());
+            let path = dir.path().join(format!("{target}-{i}.json"));
+            std::fs::write(&path, &out).unwrap();
+            paths.push(arg(&path));
+        }
+        let total: Report = serde_json::from_slice(&whole).unwrap();
+        assert_eq!(
+            counts.iter().sum::<usize>(),
+            total.points.len(),
+            "{target}: shards partition the points"
+        );
+        assert!(counts.iter().all(|&c| c > 0), "{target}: {counts:?}");
+        // Any order of the shard reports.
+        let merged = stdout_of(&["merge", &paths[2], &paths[0], &paths[1]]);
+        assert!(
+            merged == whole,
+            "{target}: merge differs from the unsharded report"
+        );
+    }
+    // Reports of different binaries do not merge.
+    let a = dir.path().join("a.json");
+    let b = dir.path().join("b.json");
+    std::fs::write(
+        &a,
+        stdout_of(&[
+            "fuzz",
+            &arg(&fixture("x86_64/hazards.so")),
+            "--format",
+            "json",
+            "--static-only",
+        ]),
+    )
+    .unwrap();
+    std::fs::write(
+        &b,
+        stdout_of(&[
+            "fuzz",
+            &arg(&fixture("ppc64/hazards.so")),
+            "--format",
+            "json",
+            "--static-only",
+        ]),
+    )
+    .unwrap();
+    let out = probesafe(["merge", &arg(&a), &arg(&b)]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+}
+
+#[test]
+fn every_witness_of_the_corpora_replays() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut runs: Vec<(String, Vec<&str>)> = TARGETS
+        .iter()
+        .map(|t| (format!("{t}/hazards.so"), vec![]))
+        .collect();
+    runs.push((
+        "x86_64/handlers.so".into(),
+        vec!["--handler", "handler_indirect", "--functions", "helper"],
+    ));
+    let mut replayed = 0;
+    for (i, (file, extra)) in runs.iter().enumerate() {
+        let wdir = dir.path().join(format!("w{i}"));
+        let bin = arg(&fixture(file));
+        let mut args = vec!["fuzz", &bin, "--format", "json", "--witnesses"];
+        let w = arg(&wdir);
+        args.push(&w);
+        args.extend(extra.iter().copied());
+        let report: Report = serde_json::from_slice(&stdout_of(&args)).unwrap();
+        let dynamic = report
+            .points
+            .iter()
+            .flat_map(|p| &p.findings)
+            .filter(|f| {
+                f.confirmed == probesafe::report::Confirmed::Dynamic
+                    && probesafe::detect::witness_of(f).is_some()
+            })
+            .count();
+        let files: Vec<_> = std::fs::read_dir(&wdir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert!(dynamic > 0, "{file}: no dynamic finding");
+        assert_eq!(
+            files.len(),
+            dynamic,
+            "{file}: one witness file per dynamic finding"
+        );
+        for path in &files {
+            let out = probesafe(["replay", &arg(path)]);
+            assert_eq!(
+                out.status.code(),
+                Some(1),
+                "{}: {}",
+                path.display(),
+                stderr(&out)
+            );
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(text.contains("REPRODUCED"), "{text}");
+            assert!(
+                text.contains("** probe hit #1") || text.contains("tail-call-exit"),
+                "{text}"
+            );
+            let w: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+            assert!(
+                w["witness"]["shrink_steps"].is_u64(),
+                "{}: shrunk",
+                path.display()
+            );
+            replayed += 1;
+        }
+    }
+    assert!(replayed > 300, "{replayed}");
+
+    // The same witness moved to a point after the store-conditional does not
+    // reproduce (exit 0); on another binary it is refused (exit 2).
+    let wdir = dir.path().join("w1");
+    let witness = wdir.join("0xb54-llsc-reservation-loss.json");
+    let mut w: Value = serde_json::from_slice(&std::fs::read(&witness).unwrap()).unwrap();
+    assert_eq!(w["point"]["symbol"], "llsc_loop");
+    w["point"]["address"] = "0xb5c".into();
+    let moved = dir.path().join("moved.json");
+    std::fs::write(&moved, serde_json::to_vec(&w).unwrap()).unwrap();
+    let out = probesafe(["replay", &arg(&moved)]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("not reproduced"));
+    let other = arg(&fixture("aarch64-lse/hazards.so"));
+    let out = probesafe(["replay", &arg(&witness), "--binary", &other]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("build-id"), "{}", stderr(&out));
+}
+
+#[test]
+fn resume_after_sigterm_gives_the_uninterrupted_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = arg(&fixture("aarch64/hazards.so"));
+    let base = ["fuzz", bin.as_str(), "--format", "json", "--cases", "48"];
+    let whole = stdout_of(&[&base[..], &["--jobs", "2"]].concat());
+    let checkpoint = dir.path().join("run.checkpoint");
+    let report = dir.path().join("report.json");
+    let run = |jobs: &str| {
+        Command::new(env!("CARGO_BIN_EXE_probesafe"))
+            .args(base)
+            .args([
+                "--jobs",
+                jobs,
+                "--checkpoint",
+                &arg(&checkpoint),
+                "-o",
+                &arg(&report),
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let child = run("1");
+    let t = Instant::now();
+    while !checkpoint.exists() {
+        assert!(
+            t.elapsed() < Duration::from_secs(120),
+            "no checkpoint appeared"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    assert!(stderr(&out).contains("interrupted"), "{}", stderr(&out));
+    assert!(!report.exists(), "no report from an interrupted run");
+    let saved: Value = serde_json::from_slice(&std::fs::read(&checkpoint).unwrap()).unwrap();
+    let done = saved["functions"].as_object().unwrap().len();
+    assert!(done > 0 && done < 36, "{done} functions in the checkpoint");
+
+    let out = run("2").wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        std::fs::read(&report).unwrap() == whole,
+        "resumed report differs"
+    );
+
+    // A checkpoint of other options is refused with one line, exit 2.
+    let out = probesafe(
+        [
+            &base[..],
+            &["--seed", "1", "--checkpoint", &arg(&checkpoint)],
+        ]
+        .concat(),
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("other options"), "{}", stderr(&out));
+    assert_eq!(stderr(&out).lines().count(), 1);
+}
+
+#[test]
+fn sarif_validates_against_the_sarif_2_1_0_schema() {
+    // tests/data/sarif-schema-2.1.0.json is the OASIS SARIF 2.1.0 schema
+    // (draft-07, $id .../oasis-tcs/sarif-spec/.../sarif-schema-2.1.0.json) as
+    // shipped in the serde-sarif 0.8.0 crate on crates.io (src/schema.json).
+    let mut schema: Value = serde_json::from_slice(
+        &std::fs::read(root().join("tests/data/sarif-schema-2.1.0.json")).unwrap(),
+    )
+    .unwrap();
+    // The published schema's `language` patterns have a stray `]`
+    // (`^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$`), which the jsonschema
+    // crate's meta-validation rejects as a regex; probesafe writes no
+    // `language`, so those patterns are replaced by their evident intent.
+    fn fix(v: &mut Value) -> usize {
+        match v {
+            Value::Object(map) => map
+                .iter_mut()
+                .map(|(k, v)| {
+                    if k == "pattern" && v == "^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$" {
+                        *v = "^[a-zA-Z]{2}(-[a-zA-Z]{2})?$".into();
+                        1
+                    } else {
+                        fix(v)
+                    }
+                })
+                .sum(),
+            Value::Array(a) => a.iter_mut().map(fix).sum(),
+            _ => 0,
+        }
+    }
+    assert_eq!(fix(&mut schema), 2, "the two language patterns");
+    let validator = jsonschema::draft7::new(&schema).expect("the schema compiles");
+    for file in [
+        "aarch64/hazards-stripped.so",
+        "ppc64/hazards.so",
+        "x86_64/dwarf-O2.so",
+        "aarch64/vmlinux",
+    ] {
+        let bin = arg(&fixture(file));
+        let out = stdout_of(&["fuzz", &bin, "--format", "sarif"]);
+        let log: Value = serde_json::from_slice(&out).unwrap();
+        let errors: Vec<String> = validator
+            .iter_errors(&log)
+            .map(|e| format!("{e} at {}", e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{file}: {errors:#?}");
+        let mut broken = log.clone();
+        broken["runs"][0]["tool"]["driver"]["rules"][0]["defaultConfiguration"]["level"] =
+            "fatal".into();
+        assert!(
+            !validator.is_valid(&broken),
+            "the validator rejects a bad level"
+        );
+        let json: Report =
+            serde_json::from_slice(&stdout_of(&["fuzz", &bin, "--format", "json"])).unwrap();
+        let results = log["runs"][0]["results"].as_array().unwrap();
+        let findings: usize = json.points.iter().map(|p| p.findings.len()).sum();
+        assert_eq!(results.len(), findings, "{file}: one result per finding");
+        for r in results {
+            let level = r["level"].as_str().unwrap();
+            let kind =
+                probesafe::report::FindingKind::from_name(r["ruleId"].as_str().unwrap()).unwrap();
+            let want = match kind.severity() {
+                probesafe::report::Verdict::Hazardous => "error",
+                probesafe::report::Verdict::Gray => "warning",
+                _ => "note",
+            };
+            assert_eq!(level, want);
+        }
+        let rules = log["runs"][0]["tool"]["driver"]["rules"]
+            .as_array()
+            .unwrap();
+        assert_eq!(rules.len(), probesafe::report::ALL_KINDS.len());
+        let located =
+            |r: &Value| r["locations"][0]["physicalLocation"]["region"]["startLine"].is_u64();
+        assert!(results
+            .iter()
+            .all(|r| r["locations"][0]["physicalLocation"]["address"]["absoluteAddress"].is_u64()));
+        if file.contains("dwarf") {
+            assert!(
+                results.iter().any(located),
+                "{file}: DWARF gives source lines"
+            );
+        } else if file.contains("stripped") {
+            assert!(!results.iter().any(located), "{file}: no DWARF, no lines");
+        }
+    }
+}
+
+#[test]
+fn junit_has_one_case_per_point_and_a_failure_per_hazardous_point() {
+    let bin = arg(&fixture("ppc64le/hazards.so"));
+    let xml = String::from_utf8(stdout_of(&["fuzz", &bin, "--format", "junit"])).unwrap();
+    let report: Report =
+        serde_json::from_slice(&stdout_of(&["fuzz", &bin, "--format", "json"])).unwrap();
+    assert!(xml.starts_with("<?xml"));
+    assert_eq!(xml.matches("<testcase ").count(), report.points.len());
+    assert_eq!(
+        xml.matches("<failure ").count() as u64,
+        report.summary.hazardous
+    );
+    // Balanced elements, and no raw markup characters in text.
+    for tag in ["testsuites", "testsuite", "failure", "system-out"] {
+        assert_eq!(
+            xml.matches(&format!("<{tag} ")).count() + xml.matches(&format!("<{tag}>")).count(),
+            xml.matches(&format!("</{tag}>")).count(),
+            "{tag}"
+        );
+    }
+    // Every `<` opens or closes an element: details were escaped.
+    for piece in xml.split('<').skip(1) {
+        let name = piece.trim_start_matches(['/', '?']);
+        assert!(
+            [
+                "xml",
+                "testsuites",
+                "testsuite",
+                "testcase",
+                "failure",
+                "system-out",
+                "properties",
+                "property"
+            ]
+            .iter()
+            .any(|t| name.starts_with(t)),
+            "unescaped markup: <{}",
+            &piece[..piece.len().min(40)]
+        );
+    }
+}
+
+#[test]
+fn baseline_reports_and_fails_only_on_points_that_got_worse() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = arg(&fixture("aarch64/hazards.so"));
+    let current = stdout_of(&["fuzz", &bin, "--format", "json"]);
+    let same = dir.path().join("same.json");
+    std::fs::write(&same, &current).unwrap();
+    let out = probesafe(["fuzz", &bin, "--format", "json", "--baseline", &arg(&same)]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let r: Report = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(r.points.is_empty());
+    // An older build where llsc_loop+4 was safe and one gray point was
+    // hazardous: only llsc_loop+4 got worse.
+    let mut old: Value = serde_json::from_slice(&current).unwrap();
+    let mut gray_to_hazardous = None;
+    for p in old["points"].as_array_mut().unwrap() {
+        if p["symbol"] == "llsc_loop" && p["offset"] == 4 {
+            p["verdict"] = "safe".into();
+            p["findings"] = Value::Array(vec![]);
+        } else if p["verdict"] == "gray" && gray_to_hazardous.is_none() {
+            p["verdict"] = "hazardous".into();
+            gray_to_hazardous = Some(p["address"].clone());
+        }
+    }
+    assert!(gray_to_hazardous.is_some());
+    let older = dir.path().join("older.json");
+    std::fs::write(&older, serde_json::to_vec(&old).unwrap()).unwrap();
+    let out = probesafe(["fuzz", &bin, "--format", "json", "--baseline", &arg(&older)]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let r: Report = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r.points.len(), 1, "{:?}", r.points);
+    assert_eq!(
+        (r.points[0].symbol.as_str(), r.points[0].offset),
+        ("llsc_loop", 4)
+    );
+    let out = probesafe([
+        "fuzz",
+        &bin,
+        "--format",
+        "json",
+        "--baseline",
+        &arg(&older),
+        "--fail-on",
+        "hazardous",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    // A baseline that is not a report: one line, exit 2.
+    let out = probesafe([
+        "fuzz",
+        &bin,
+        "--baseline",
+        &arg(&fixture("aarch64/hazards.so")),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+}
+
+#[test]
+fn bad_shards_are_usage_errors() {
+    let bin = arg(&fixture("x86_64/hazards.so"));
+    for shard in ["3/3", "1", "a/2", "0/0"] {
+        let out = probesafe(["fuzz", &bin, "--shard", shard]);
+        assert_eq!(out.status.code(), Some(2), "{shard}");
+        assert!(stderr(&out).contains("bad shard"), "{}", stderr(&out));
+    }
+}
