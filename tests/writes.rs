@@ -240,3 +240,85 @@ fn write_errors() {
     let out = probesafe(["check", &stripped, "0x1000", "--write", "x"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// `confirm` runs the dynamic checks on candidates from a spec file (with
+/// their static verdicts as "before") and from a JSON report (its gray
+/// points), and says what changed with the dynamic evidence.
+#[test]
+fn confirm_candidates() {
+    let so = fixture("x86_64/dwarf-O2.so").display().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let specs = dir.path().join("specs");
+    std::fs::write(
+        &specs,
+        "# candidates\nkeep_param+0x8\nkeep_param+0xd\nfunction(\"tail_wrap\").return\n",
+    )
+    .unwrap();
+    let out = probesafe([
+        "confirm",
+        &so,
+        &specs.display().to_string(),
+        "--write",
+        "x",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let by = |addr: &str| {
+        v["points"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["address"] == addr)
+            .unwrap_or_else(|| panic!("no {addr} in {v}"))
+            .clone()
+    };
+    // keep_param+0x8: safe before and after, with the effective write.
+    let p = by("0x928");
+    assert_eq!(
+        (p["before"].as_str(), p["status"].as_str()),
+        (Some("safe"), Some("confirmed safe"))
+    );
+    assert_eq!(p["evidence"][0]["kind"], "effective-write");
+    // keep_param+0xd: safe statically, gray once the write is tried.
+    let p = by("0x92d");
+    assert_eq!(
+        (p["before"].as_str(), p["after"].as_str()),
+        (Some("safe"), Some("gray"))
+    );
+    assert_eq!(p["evidence"][0]["kind"], "ineffective-write");
+    // A .return alone gets its .call and the balance.
+    let p = by("0x8e0");
+    assert!(p["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["kind"] == "entry-return-imbalance"));
+    assert_eq!(v["summary"]["still gray"], 3);
+
+    // From a report: exactly its gray and unknown points.
+    let report_path = dir.path().join("r.json");
+    let r = report(["scan", &so, "--static-only", "--format", "json"]);
+    std::fs::write(&report_path, r.to_json()).unwrap();
+    let gray = r
+        .points
+        .iter()
+        .filter(|p| {
+            p.verdict >= probesafe::report::Verdict::Unknown
+                && p.verdict != probesafe::report::Verdict::Hazardous
+        })
+        .count();
+    let out = probesafe([
+        "confirm",
+        &so,
+        &report_path.display().to_string(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    // (A scan has no .return points, so no tail-call exits add entries.)
+    assert_eq!(v["points"].as_array().unwrap().len(), gray);
+    assert!(gray > 10);
+}

@@ -85,6 +85,18 @@ pub enum Command {
         #[arg(long, value_name = "OLD.json")]
         baseline: Option<PathBuf>,
     },
+    /// Run every dynamic check that applies to gray candidates (the gray and
+    /// unknown points of a JSON report, or a file of point specs, one per
+    /// line) and say what changed: confirmed hazardous, confirmed safe,
+    /// still gray, each with its evidence.
+    Confirm {
+        /// The ELF binary.
+        binary: PathBuf,
+        /// A JSON report of this binary, or a file of point specs.
+        candidates: PathBuf,
+        #[command(flatten)]
+        common: Common,
+    },
     /// The given points only.
     Check {
         /// The ELF binary.
@@ -186,7 +198,7 @@ pub enum FailOn {
     Hazardous,
 }
 
-#[derive(Debug, Args)]
+#[derive(Clone, Debug, Args)]
 pub struct Common {
     /// Output format.
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]

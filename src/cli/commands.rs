@@ -177,6 +177,14 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             stats,
             common: &common,
         }),
+        Command::Confirm {
+            binary,
+            candidates,
+            common,
+        } => {
+            let binary = open(&binary, &common)?;
+            super::confirm::run(&binary, &candidates, &common)
+        }
         Command::Replay { witness, binary } => super::fuzz::replay(&witness, binary.as_deref()),
         Command::Merge {
             reports,
@@ -260,7 +268,7 @@ pub(super) fn dynamic_extras(
 }
 
 /// The function-name patterns given as both `.call` and `.return`.
-fn balanced_patterns(specs: &[PointSpec]) -> Vec<String> {
+pub(super) fn balanced_patterns(specs: &[PointSpec]) -> Vec<String> {
     use probesafe::point::Probe;
     let of = |want: Probe| -> Vec<&String> {
         specs
@@ -498,7 +506,7 @@ fn render_diff(a: &survey::Survey, b: &survey::Survey, changes: &[survey::Change
     out
 }
 
-fn parse_specs(specs: &[String]) -> Result<Vec<PointSpec>, Error> {
+pub(super) fn parse_specs(specs: &[String]) -> Result<Vec<PointSpec>, Error> {
     specs.iter().map(|s| s.parse()).collect()
 }
 

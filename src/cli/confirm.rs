@@ -1,0 +1,272 @@
+//! `probesafe confirm`: gray candidates through every dynamic check that
+//! applies, and what changed.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use probesafe::debuginfo::DebugInfo;
+use probesafe::hazard::{Analyzer, Blacklist, Selection};
+use probesafe::load::Binary;
+use probesafe::point::{PointSpec, Probe};
+use probesafe::report::{
+    combine, hex, Confirmed, Finding, FindingKind, Layout, Report, Tool, Verdict,
+};
+use probesafe::Error;
+
+use super::args::{Common, FailOn, ReportFormat};
+use super::commands::{
+    analyzer, balanced_patterns, binary_info, deliver, dynamic_extras, parse_specs, Delivery,
+};
+use super::output::emit;
+
+/// One candidate's before and after.
+#[derive(Debug, Serialize)]
+struct Change {
+    address: String,
+    symbol: String,
+    offset: u64,
+    before: Verdict,
+    after: Verdict,
+    /// `confirmed hazardous`, `confirmed safe`, `still gray` or `undecided`.
+    status: &'static str,
+    /// The findings the dynamic checks established.
+    evidence: Vec<Finding>,
+}
+
+#[derive(Debug, Serialize)]
+struct Confirmation<'a> {
+    tool: Tool,
+    binary: probesafe::report::BinaryInfo,
+    source: String,
+    points: &'a [Change],
+    summary: BTreeMap<&'static str, usize>,
+}
+
+pub(super) fn run(binary: &Binary, candidates: &Path, common: &Common) -> Result<ExitCode> {
+    // The candidates, their verdicts before, and the functions whose
+    // .call/.return balance applies.
+    let (specs, before, balanced) = read_candidates(binary, candidates, common)?;
+    let mut common_dynamic = common.clone();
+    common_dynamic.static_only = false;
+    let analyzer = analyzer(binary, &common_dynamic, true, None)?;
+    let mut selection = Selection::default();
+    for spec in &specs {
+        analyzer.select(&mut selection, spec)?;
+    }
+    let mut points = analyzer.run(&selection, common.jobs.map(usize::from))?;
+    dynamic_extras(binary, &analyzer, &mut points, &balanced, &common_dynamic)?;
+    let report = Report::new(binary_info(binary), points);
+    if matches!(common.format, ReportFormat::Sarif | ReportFormat::Junit) {
+        return deliver(
+            report,
+            analyzer.debug_info(),
+            &Delivery::of(common, Layout::Points),
+        );
+    }
+    let changes: Vec<Change> = report
+        .points
+        .iter()
+        .map(|p| {
+            let before = before.get(&p.address_value()).copied().unwrap_or(p.verdict);
+            let status = match p.verdict {
+                Verdict::Hazardous => "confirmed hazardous",
+                Verdict::Safe => "confirmed safe",
+                Verdict::Gray => "still gray",
+                Verdict::Unknown => "undecided",
+            };
+            Change {
+                address: p.address.clone(),
+                symbol: p.symbol.clone(),
+                offset: p.offset,
+                before,
+                after: p.verdict,
+                status,
+                evidence: p
+                    .findings
+                    .iter()
+                    .filter(|f| {
+                        f.confirmed == Confirmed::Dynamic || f.evidence.contains_key("dynamic")
+                    })
+                    .cloned()
+                    .collect(),
+            }
+        })
+        .collect();
+    let mut summary = BTreeMap::new();
+    for status in [
+        "confirmed hazardous",
+        "confirmed safe",
+        "still gray",
+        "undecided",
+    ] {
+        summary.insert(
+            status,
+            changes.iter().filter(|c| c.status == status).count(),
+        );
+    }
+    let text = match common.format {
+        ReportFormat::Json => {
+            serde_json::to_string_pretty(&Confirmation {
+                tool: Tool::default(),
+                binary: binary_info(binary),
+                source: candidates.display().to_string(),
+                points: &changes,
+                summary: summary.clone(),
+            })? + "\n"
+        }
+        _ => render(binary, &changes, &summary),
+    };
+    emit(common.output.as_deref(), &text)?;
+    let threshold = common.fail_on.map(|f| match f {
+        FailOn::Gray => Verdict::Gray,
+        FailOn::Hazardous => Verdict::Hazardous,
+    });
+    Ok(match threshold {
+        Some(t) if report.worst() >= t => ExitCode::from(1),
+        _ => ExitCode::SUCCESS,
+    })
+}
+
+type Candidates = (Vec<PointSpec>, BTreeMap<u64, Verdict>, Vec<String>);
+
+/// A JSON report's gray and unknown points (its `tail-call-exit` points
+/// also get their function's entry/return balance), or a spec file's
+/// points with their static verdicts.
+fn read_candidates(binary: &Binary, path: &Path, common: &Common) -> Result<Candidates> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    if text.trim_start().starts_with('{') {
+        let report = combine::read_report(path)?;
+        if report.binary.build_id.is_some() && report.binary.build_id != binary.build_id_hex() {
+            return Err(Error::BuildIdMismatch {
+                path: binary.path.clone(),
+                expected: report.binary.build_id.clone().unwrap_or_default(),
+                actual: binary.build_id_hex().unwrap_or_else(|| "none".into()),
+            }
+            .into());
+        }
+        let mut specs = Vec::new();
+        let mut before = BTreeMap::new();
+        let mut balanced = Vec::new();
+        for p in &report.points {
+            if !matches!(p.verdict, Verdict::Gray | Verdict::Unknown) {
+                continue;
+            }
+            let addr = p.address_value();
+            specs.push(PointSpec::Address(addr));
+            before.insert(addr, p.verdict);
+            if p.findings
+                .iter()
+                .any(|f| f.kind == FindingKind::TailCallExit)
+            {
+                if let Some(f) = binary.function_at(addr) {
+                    specs.push(PointSpec::Address(f.entry));
+                    balanced.push(f.name.clone());
+                }
+            }
+        }
+        balanced.sort();
+        balanced.dedup();
+        return Ok((specs, before, balanced));
+    }
+    let lines: Vec<String> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_owned)
+        .collect();
+    let specs = parse_specs(&lines)?;
+    let mut balanced = balanced_patterns(&specs);
+    // A `.return` alone still gets its balance: add its `.call`.
+    let mut extra = Vec::new();
+    for s in &specs {
+        if let PointSpec::Function {
+            pattern,
+            file,
+            probe: Probe::Return,
+        } = s
+        {
+            if !balanced.contains(pattern) {
+                balanced.push(pattern.clone());
+                extra.push(PointSpec::Function {
+                    pattern: pattern.clone(),
+                    file: file.clone(),
+                    probe: Probe::Call,
+                });
+            }
+        }
+    }
+    let mut specs = specs;
+    specs.extend(extra);
+    // Their static verdicts.
+    let debug = DebugInfo::load(binary, common.debug_file.as_deref())?.map(Arc::new);
+    let mut blacklist = Blacklist::of(binary);
+    for file in &common.blacklist {
+        blacklist.add_file(file)?;
+    }
+    let stat = Analyzer::new(binary, blacklist)
+        .with_debug_info(debug)
+        .with_detail(true);
+    let mut selection = Selection::default();
+    for spec in &specs {
+        stat.select(&mut selection, spec)?;
+    }
+    let before = stat
+        .run(&selection, common.jobs.map(usize::from))?
+        .iter()
+        .map(|p| (p.address_value(), p.verdict))
+        .collect();
+    Ok((specs, before, balanced))
+}
+
+fn render(binary: &Binary, changes: &[Change], summary: &BTreeMap<&'static str, usize>) -> String {
+    let mut out = format!(
+        "{} ({}, build-id {})\n",
+        binary.path.display(),
+        binary.arch.name(),
+        binary.build_id_hex().unwrap_or_else(|| "none".into())
+    );
+    let _ = writeln!(
+        out,
+        "{:<12} {:<28} {:<10} {:<10} STATUS",
+        "ADDRESS", "POINT", "BEFORE", "AFTER"
+    );
+    for c in changes {
+        let _ = writeln!(
+            out,
+            "{:<12} {:<28} {:<10} {:<10} {}",
+            hex(c.address_value()),
+            format!("{}+{:#x}", c.symbol, c.offset),
+            c.before.name(),
+            c.after.name(),
+            c.status
+        );
+        for f in &c.evidence {
+            let _ = writeln!(out, "{:13}{}: {}", "", f.kind.name(), f.detail);
+        }
+    }
+    let _ = writeln!(
+        out,
+        "{} candidates: {} confirmed hazardous, {} confirmed safe, {} still gray, {} undecided",
+        changes.len(),
+        summary["confirmed hazardous"],
+        summary["confirmed safe"],
+        summary["still gray"],
+        summary["undecided"]
+    );
+    out
+}
+
+impl Change {
+    fn address_value(&self) -> u64 {
+        probesafe::report::parse_address(&self.address).unwrap_or(0)
+    }
+}
