@@ -49,14 +49,13 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             debug_file,
         } => {
             let binary = Binary::open(&binary)?;
-            // Decoding every function and loading the DWARF are independent.
-            let (debug, exits) = rayon::join(
-                || DebugInfo::load(&binary, debug_file.as_deref()),
-                || survey::exits_of(&binary),
-            );
+            // Each phase is parallel inside.
+            let exits = survey::exits_of(&binary);
+            let debug = DebugInfo::load(&binary, debug_file.as_deref());
+            let debug = debug?;
             let s = survey::survey_with(
                 &binary,
-                debug?.as_ref(),
+                debug.as_ref(),
                 &Blacklist::of(&binary),
                 functions.as_deref(),
                 &exits,
@@ -66,6 +65,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 Format::Text => survey::render_text(&s),
             };
             emit(output.as_deref(), &text)?;
+            // A kernel's DWARF summary is millions of small allocations;
+            // the process is about to exit, so do not free them one by one.
+            std::mem::forget((debug, s, text, exits, binary));
             Ok(ExitCode::SUCCESS)
         }
         Command::Diff {

@@ -22,7 +22,7 @@ use crate::interval::IntervalIndex;
 use crate::load::Binary;
 pub use location::{Location, LocationKind};
 
-type R = gimli::EndianReader<RunTimeEndian, sections::SectionBytes>;
+type R = gimli::EndianReader<RunTimeEndian, sections::SectionRef>;
 
 /// An out-of-line function with code (a compiler clone counts: its DWARF
 /// name is the original function's).
@@ -149,7 +149,9 @@ pub struct DebugInfo {
     pub tail_calls: Vec<TailCallSite>,
     /// Raw counts.
     pub counts: DwarfCounts,
+    /// Readers into `_sections`: declared before it, so dropped first.
     dwarf: gimli::Dwarf<R>,
+    _sections: Vec<sections::SectionBytes>,
     units: Vec<gimli::DebugInfoOffset>,
     arch: crate::arch::Arch,
     /// Function code ranges -> index into `functions`.
@@ -206,13 +208,14 @@ impl DebugInfo {
             RunTimeEndian::Little
         };
         let empty = sections::SectionBytes::empty();
+        let mut owned = vec![empty.clone()];
         let dwarf = gimli::Dwarf::load(|id| -> std::result::Result<R, gimli::Error> {
-            let data = sections
-                .data
-                .get(id.name())
-                .cloned()
-                .unwrap_or_else(|| empty.clone());
-            Ok(gimli::EndianReader::new(data, endian))
+            let data = sections.data.get(id.name()).unwrap_or(&empty).clone();
+            // SAFETY: `owned` goes into the DebugInfo with the Dwarf, in the
+            // field dropped after it.
+            let reader = unsafe { data.unowned() };
+            owned.push(data);
+            Ok(gimli::EndianReader::new(reader, endian))
         })
         .map_err(|e| bad(&sections.file, e))?;
         let mut headers = Vec::new();
@@ -240,6 +243,7 @@ impl DebugInfo {
             tail_calls: Vec::new(),
             counts: DwarfCounts::default(),
             dwarf,
+            _sections: owned,
             units: headers,
             arch: binary.arch,
             function_index: IntervalIndex::default(),
@@ -892,6 +896,24 @@ fn walk(
             let name = s.intern(name_of(dwarf, unit, &param, 0).unwrap_or_else(|| "?".into()));
             let located = located_at(dwarf, unit, &param, s.inlines[i].entry);
             s.inlines[i].params.push((name, located));
+            continue;
+        }
+        // Only these can hold code ranges, inline instances or call sites;
+        // types, variables and parameters are skipped whole (through
+        // DW_AT_sibling when the producer gives it).
+        if !matches!(
+            child.entry().tag(),
+            gimli::DW_TAG_subprogram
+                | gimli::DW_TAG_inlined_subroutine
+                | gimli::DW_TAG_lexical_block
+                | gimli::DW_TAG_call_site
+                | gimli::DW_TAG_GNU_call_site
+                | gimli::DW_TAG_namespace
+                | gimli::DW_TAG_module
+                | gimli::DW_TAG_class_type
+                | gimli::DW_TAG_structure_type
+                | gimli::DW_TAG_union_type
+        ) {
             continue;
         }
         walk(

@@ -170,22 +170,26 @@ pub fn survey_with(
     glob: Option<&str>,
     exits: &[(bool, usize)],
 ) -> Result<Survey> {
-    let mut by_name: BTreeMap<String, FunctionSurvey> = BTreeMap::new();
-    let entry = |by_name: &mut BTreeMap<String, FunctionSurvey>, name: &str| -> bool {
-        if glob.is_some_and(|g| !glob_match(g, name)) {
-            return false;
+    // Grouped by source name; sorted by it at the end.
+    let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut grouped: Vec<FunctionSurvey> = Vec::new();
+    let mut entry = |name: &str| -> Option<usize> {
+        if let Some(&i) = index.get(name) {
+            return Some(i);
         }
-        by_name
-            .entry(name.to_owned())
-            .or_insert_with(|| FunctionSurvey {
-                name: name.to_owned(),
-                decl_file: None,
-                out_of_line: Vec::new(),
-                inline_instances: Vec::new(),
-                return_probe: false,
-                blacklisted: false,
-            });
-        true
+        if glob.is_some_and(|g| !glob_match(g, name)) {
+            return None;
+        }
+        grouped.push(FunctionSurvey {
+            name: name.to_owned(),
+            decl_file: None,
+            out_of_line: Vec::new(),
+            inline_instances: Vec::new(),
+            return_probe: false,
+            blacklisted: false,
+        });
+        index.insert(name.to_owned(), grouped.len() - 1);
+        Some(grouped.len() - 1)
     };
     // Out-of-line copies: every function of the binary, named by DWARF when
     // it knows the source name (a clone's DWARF name is its origin's).
@@ -213,17 +217,74 @@ pub fn survey_with(
             )
         })
         .collect();
-    for (name, decl_file, copy, blacklisted) in copies {
-        if entry(&mut by_name, &name) {
-            let s = by_name.get_mut(&name).expect("just made");
+    let mut slots = Vec::with_capacity(copies.len());
+    for (name, ..) in &copies {
+        slots.push(entry(name));
+    }
+    let mut sites_slots = Vec::new();
+    let sites = debug
+        .map(|debug| inline_sites(debug, glob))
+        .unwrap_or_default();
+    for (name, ..) in &sites {
+        sites_slots.push(entry(name));
+    }
+    for ((_, decl_file, copy, blacklisted), slot) in copies.into_iter().zip(slots) {
+        if let Some(i) = slot {
+            let s = &mut grouped[i];
             s.decl_file = s.decl_file.take().or(decl_file);
             s.return_probe |= copy.returns;
             s.blacklisted |= blacklisted;
             s.out_of_line.push(copy);
         }
     }
-    if let Some(debug) = debug {
-        let sites: Vec<(String, Option<String>, InlineSite)> = debug
+    for ((_, decl_file, site), slot) in sites.into_iter().zip(sites_slots) {
+        if let Some(i) = slot {
+            let s = &mut grouped[i];
+            s.decl_file = s.decl_file.take().or(decl_file);
+            s.inline_instances.push(site);
+        }
+    }
+    let mut functions = grouped;
+    functions.par_sort_unstable_by(|a, b| a.name.cmp(&b.name));
+    functions.par_iter_mut().for_each(|f| {
+        f.out_of_line.sort_by(|a, b| a.address.cmp(&b.address));
+        f.inline_instances.sort_by(|a, b| a.entry.cmp(&b.entry));
+    });
+    let mut totals = Totals {
+        functions: functions.len(),
+        ..Totals::default()
+    };
+    for f in &functions {
+        totals.with_call += usize::from(!f.out_of_line.is_empty());
+        totals.only_inlined +=
+            usize::from(f.out_of_line.is_empty() && !f.inline_instances.is_empty());
+        totals.inline_instances += f.inline_instances.len();
+        totals.out_of_line_copies += f.out_of_line.len();
+        totals.clones += f.out_of_line.iter().filter(|c| c.clone.is_some()).count();
+        totals.multiple_copies += usize::from(f.out_of_line.len() > 1);
+        totals.without_return_probe += usize::from(!f.out_of_line.is_empty() && !f.return_probe);
+    }
+    Ok(Survey {
+        tool: Tool::default(),
+        binary: BinaryInfo {
+            path: binary.path.display().to_string(),
+            arch: binary.arch.name().to_owned(),
+            build_id: binary.build_id_hex(),
+        },
+        debug_file: debug.map(|d| d.source.display().to_string()),
+        dwarf: debug.map(|d| d.counts),
+        functions,
+        totals,
+    })
+}
+
+/// Every inline instance as a survey site: (source name, declaring file, site).
+fn inline_sites(
+    debug: &DebugInfo,
+    glob: Option<&str>,
+) -> Vec<(String, Option<String>, InlineSite)> {
+    {
+        debug
             .inlines
             .par_iter()
             .filter(|i| glob.is_none_or(|g| glob_match(g, &i.name)))
@@ -257,46 +318,8 @@ pub fn survey_with(
                     site,
                 )
             })
-            .collect();
-        for (name, decl_file, site) in sites {
-            if entry(&mut by_name, &name) {
-                let s = by_name.get_mut(&name).expect("just made");
-                s.decl_file = s.decl_file.take().or(decl_file);
-                s.inline_instances.push(site);
-            }
-        }
+            .collect()
     }
-    let mut functions: Vec<FunctionSurvey> = by_name.into_values().collect();
-    for f in &mut functions {
-        f.out_of_line.sort_by(|a, b| a.address.cmp(&b.address));
-        f.inline_instances.sort_by(|a, b| a.entry.cmp(&b.entry));
-    }
-    let mut totals = Totals {
-        functions: functions.len(),
-        ..Totals::default()
-    };
-    for f in &functions {
-        totals.with_call += usize::from(!f.out_of_line.is_empty());
-        totals.only_inlined +=
-            usize::from(f.out_of_line.is_empty() && !f.inline_instances.is_empty());
-        totals.inline_instances += f.inline_instances.len();
-        totals.out_of_line_copies += f.out_of_line.len();
-        totals.clones += f.out_of_line.iter().filter(|c| c.clone.is_some()).count();
-        totals.multiple_copies += usize::from(f.out_of_line.len() > 1);
-        totals.without_return_probe += usize::from(!f.out_of_line.is_empty() && !f.return_probe);
-    }
-    Ok(Survey {
-        tool: Tool::default(),
-        binary: BinaryInfo {
-            path: binary.path.display().to_string(),
-            arch: binary.arch.name().to_owned(),
-            build_id: binary.build_id_hex(),
-        },
-        debug_file: debug.map(|d| d.source.display().to_string()),
-        dwarf: debug.map(|d| d.counts),
-        functions,
-        totals,
-    })
 }
 
 /// Render a survey as text: one row per function, then the totals.
