@@ -46,8 +46,8 @@ for b in corpora/{x86_64,aarch64,aarch64-lse,ppc64,ppc64le}/hazards.so "$libc"; 
 done
 
 echo
-echo "exclusive loads of $libc (all cores, $cases cases):"
-/usr/bin/time -f "  wall %e s" "$bin" fuzz "$libc" --cases "$cases" --format json -o "$work/libc.json"
+echo "exclusive loads of $libc (all cores, $cases cases, --candidates: the static map's points):"
+/usr/bin/time -f "  wall %e s" "$bin" fuzz "$libc" --candidates --cases "$cases" --format json -o "$work/libc.json"
 python3 - "$work/libc.json" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))

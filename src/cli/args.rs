@@ -54,6 +54,11 @@ pub enum Command {
         /// Print points, trials and their rates on stderr at the end.
         #[arg(long)]
         stats: bool,
+        /// Emulate only the points the static map marks (LL/SC and
+        /// transaction windows, tail-call exits, every point with
+        /// --handler), as `scan` does, not every boundary.
+        #[arg(long)]
+        candidates: bool,
         #[command(flatten)]
         common: Common,
     },

@@ -168,6 +168,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             checkpoint,
             witnesses,
             stats,
+            candidates,
             common,
         } => super::fuzz::run(super::fuzz::FuzzArgs {
             binary: &binary,
@@ -177,6 +178,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             checkpoint: checkpoint.as_deref(),
             witnesses: witnesses.as_deref(),
             stats,
+            candidates,
             common: &common,
         }),
         Command::Confirm {

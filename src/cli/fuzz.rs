@@ -38,6 +38,7 @@ pub struct FuzzArgs<'a> {
     pub checkpoint: Option<&'a Path>,
     pub witnesses: Option<&'a Path>,
     pub stats: bool,
+    pub candidates: bool,
     pub common: &'a Common,
 }
 
@@ -64,6 +65,15 @@ pub fn run(args: FuzzArgs<'_>) -> Result<ExitCode> {
     let inputs = (!common.static_only)
         .then(|| Arc::new(PropInputs::new(common.seed)) as Arc<dyn InputSource>);
     let analyzer = analyzer(&binary, common, false, inputs)?;
+    // Every selected boundary is emulated, not only those the static map
+    // marks: the trap may do harm where no window was found.
+    let analyzer = match analyzer.dynamic_options().cloned() {
+        Some(options) => analyzer.with_dynamic(DynamicOptions {
+            every_point: !args.candidates,
+            ..options
+        }),
+        None => analyzer,
+    };
     let mut selection = Selection::default();
     if specs.is_empty() || !args.functions.is_empty() {
         analyzer.select_all(&mut selection, args.functions)?;
@@ -80,6 +90,7 @@ pub fn run(args: FuzzArgs<'_>) -> Result<ExitCode> {
         "cases": common.cases.max(1),
         "budget": common.budget.max(1),
         "static_only": common.static_only,
+        "candidates": args.candidates,
         "handlers": handlers.iter().map(|h| format!("{h:#x}")).collect::<Vec<_>>(),
         "functions": args.functions,
         "points": args.points,

@@ -63,6 +63,10 @@ pub struct DynamicOptions {
     pub all_vars: bool,
     /// Where inputs come from; [`Input::generate`] when `None`.
     pub inputs: Option<Arc<dyn InputSource>>,
+    /// Emulate every selected point, not only those the static map marks,
+    /// and report a store-conditional failure or transaction abort caused
+    /// by the trap where no static window was found (`fuzz`).
+    pub every_point: bool,
 }
 
 impl Default for DynamicOptions {
@@ -76,6 +80,7 @@ impl Default for DynamicOptions {
             writes: Vec::new(),
             all_vars: false,
             inputs: None,
+            every_point: false,
         }
     }
 }
@@ -394,6 +399,39 @@ impl<'a> Detector<'a> {
                 (case, input)
             })
             .collect();
+        // A point no static window contains, emulated because `fuzz` tries
+        // every boundary: a trap that does harm there shows at the first
+        // hits, so a loop that merely runs through it stops after a few;
+        // and no unprobed run is needed to know whether an input reaches
+        // it: the trapped run hits it or not.
+        let in_any_window = self
+            .facts
+            .llsc
+            .iter()
+            .chain(&self.facts.tm)
+            .any(|w| w.contains(i));
+        let quick = self.options.every_point
+            && !in_any_window
+            && exit.is_none()
+            && self.options.handlers.is_empty();
+        if quick {
+            self.emu.set_hit_limit(DISCOVERY_HITS);
+            let start = self.function.address;
+            let trapped: Vec<(u64, &Input, Outcome)> = inputs
+                .iter()
+                .map(|(case, input)| {
+                    let out = self
+                        .emu
+                        .run(&self.trial(start, addr, ProbeMode::Trap, input, false));
+                    (*case, input, out)
+                })
+                .filter(|(_, _, out)| out.hits > 0)
+                .collect();
+            self.emu.set_hit_limit(emu::run::MAX_HITS);
+            self.discover(point, addr, start, &trapped);
+            point.settle();
+            return;
+        }
         // Where to start: the entry, or the nearest opener that dominates
         // the point when no input reaches it from the entry.
         let mut start = self.function.address;
@@ -443,6 +481,7 @@ impl<'a> Detector<'a> {
             .chain(&self.facts.tm)
             .filter(|w| w.contains(i))
             .collect();
+        let in_window = !windows.is_empty();
         for w in windows {
             self.window_evidence(point, w, start, &trapped, &summary);
         }
@@ -451,6 +490,9 @@ impl<'a> Detector<'a> {
         }
         if !self.options.handlers.is_empty() {
             self.recursion_evidence(point, start, &trapped, &summary);
+        }
+        if self.options.every_point && !in_window {
+            self.discover(point, addr, start, &trapped);
         }
         if summary.reached == 0 && windows_or_exit_absent(point) {
             point.findings.push(limit(format!(
@@ -710,6 +752,86 @@ struct Summary<'s> {
     reached: usize,
     start_note: &'s str,
 }
+
+impl Detector<'_> {
+    /// A point outside every static window: does a trap there still make a
+    /// store-conditional fail, or abort a transaction? (A window the static
+    /// map did not see: split across functions, behind an indirect jump.)
+    fn discover(
+        &self,
+        point: &mut Point,
+        addr: u64,
+        start: u64,
+        trapped: &[(u64, &Input, Outcome)],
+    ) {
+        for (case, input, out) in trapped {
+            let failed: Vec<&emu::ScResult> = out
+                .sc
+                .iter()
+                .filter(|s| s.after_hits > 0 && !s.ok)
+                .collect();
+            let by_trap = out.tx_aborts.iter().filter(|a| a.by_trap).count();
+            let (kind, detail, evidence) = if let Some(first) = failed.first() {
+                let (progress, proof) = progress(&out.exit);
+                (
+                    FindingKind::LlscReservationLoss,
+                    format!(
+                        "found by emulation, not by the static map: after a trap at {addr:#x} the store-conditional at {:#x} failed {} time(s) ({})",
+                        first.sc,
+                        failed.len(),
+                        out.exit.describe()
+                    ),
+                    json!({
+                        "store_conditional": [hex(first.sc)],
+                        "role": "discovered",
+                        "dynamic": {
+                            "outcome": "confirmed",
+                            "store_conditional": hex(first.sc),
+                            "failed_attempts": failed.len(),
+                            "succeeded_after_trap": out.sc.iter().filter(|s| s.after_hits > 0 && s.ok).count(),
+                            "progress": progress,
+                            "proof": proof,
+                            "hits": out.hits,
+                            "witness": self.witness(*case, start, input),
+                        },
+                    }),
+                )
+            } else if by_trap > 0 {
+                let a = out.tx_aborts.iter().find(|a| a.by_trap).expect("counted");
+                (
+                    FindingKind::TmAbort,
+                    format!(
+                        "found by emulation, not by the static map: a trap at {addr:#x} aborted the transaction begun at {:#x}",
+                        a.begin
+                    ),
+                    json!({
+                        "begin": hex(a.begin),
+                        "role": "discovered",
+                        "dynamic": {
+                            "outcome": "confirmed",
+                            "abort_at": hex(a.at),
+                            "status": hex(a.status),
+                            "handler_ran": a.handler_ran,
+                            "resumed_at": hex(a.resumed_at),
+                            "aborts": by_trap,
+                            "hits": out.hits,
+                            "witness": self.witness(*case, start, input),
+                        },
+                    }),
+                )
+            } else {
+                continue;
+            };
+            let mut f = Finding::new_static(kind, detail, evidence);
+            f.confirmed = Confirmed::Dynamic;
+            point.findings.push(f);
+            return;
+        }
+    }
+}
+
+/// Probe hits per trapped trial at a point outside every static window.
+const DISCOVERY_HITS: u32 = 8;
 
 fn windows_or_exit_absent(point: &Point) -> bool {
     !point.findings.iter().any(|f| {

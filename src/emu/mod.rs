@@ -46,8 +46,18 @@ const SCRATCH_CODE: u64 = 0x7ff2_0000_0000;
 const SCRATCH_DATA: u64 = SCRATCH_CODE + 0x800;
 /// Where generated pointer arguments point; materialised lazily.
 pub const HEAP_BASE: u64 = 0x7e00_0000_0000;
-/// Lazily mapped pages per trial at most (64 MiB).
-const LAZY_PAGE_LIMIT: u32 = 16384;
+/// Lazily mapped pages per trial at most (4 MiB): pointer chasing through
+/// generated words touches a new page at every step, and each mapping
+/// costs more the more there are.
+const LAZY_PAGE_LIMIT: u32 = 1024;
+/// Lazily mapped pages kept mapped between trials.
+const LAZY_KEEP: usize = 256;
+/// Where memory is materialised lazily: the heap the generated pointers
+/// point into, the handler's arguments and the POWER thread pointer.
+const HEAP_WINDOW: u64 = 1 << 30;
+/// The heap mapped up front: where [`run::Input::generate`]'s pointers
+/// point (256 groups of 4 pages).
+const PREMAPPED_HEAP: u64 = 0x100 * 4 * PAGE;
 /// Binary bytes mapped at most.
 const IMAGE_LIMIT: u64 = 1 << 31;
 
@@ -120,6 +130,8 @@ pub(crate) struct State {
     arch: Option<Arch>,
     journal: Vec<Journaled>,
     lazy_pages: u32,
+    /// Pages the lazy-memory hook mapped, unmapped again once many.
+    lazy_mapped: Vec<u64>,
     stop: Option<Stop>,
     budget: i64,
     deadline: Option<Instant>,
@@ -130,12 +142,12 @@ pub(crate) struct State {
     count_only: bool,
     probe_count: u64,
     hits: u32,
-    sc_at: HashMap<u64, ScStatus>,
-    sc_after: HashMap<u64, u64>,
+    sc_at: AddrMap<ScStatus>,
+    sc_after: AddrMap<u64>,
     sc_pending: Option<(u64, ScStatus)>,
     sc_log: Vec<ScResult>,
-    tx_at: HashMap<u64, Class>,
-    stubs: HashMap<u64, Stub>,
+    tx_at: AddrMap<Class>,
+    stubs: AddrMap<Stub>,
     stub_seed: u64,
     calls: Vec<CallRecord>,
     in_handler: bool,
@@ -163,6 +175,8 @@ pub struct Emulator {
     toc: Option<u64>,
     tx: run::TxState,
     trace_hooked: bool,
+    /// Probe hits per trial before giving up on a livelock proof.
+    hit_limit: u32,
 }
 
 impl std::fmt::Debug for Emulator {
@@ -281,6 +295,7 @@ impl Emulator {
             toc: None,
             tx: run::TxState::default(),
             trace_hooked: false,
+            hit_limit: run::MAX_HITS,
         };
         emu.map_fixed()?;
         emu.add_global_hooks()?;
@@ -369,6 +384,20 @@ impl Emulator {
         self.uc
             .mem_write(SCRATCH_CODE, &clear)
             .map_err(|e| uc_err("writing the scratch code", e))?;
+        // The pages generated pointers point into, mapped at once with the
+        // content they would get lazily: every lazy mapping makes Unicorn
+        // rebuild its memory map, which costs more the more pages there are.
+        let big = self.arch.big_endian();
+        self.uc
+            .mem_map(HEAP_BASE, PREMAPPED_HEAP, Prot::READ | Prot::WRITE)
+            .map_err(|e| uc_err("mapping the heap", e))?;
+        let mut content = Vec::with_capacity(PREMAPPED_HEAP as usize);
+        for page in (HEAP_BASE..HEAP_BASE + PREMAPPED_HEAP).step_by(PAGE as usize) {
+            content.extend_from_slice(&page_content(page, big));
+        }
+        self.uc
+            .mem_write(HEAP_BASE, &content)
+            .map_err(|e| uc_err("writing the heap", e))?;
         Ok(())
     }
 
@@ -394,13 +423,18 @@ impl Emulator {
                 move |uc, _ty, addr, _size, _value| {
                     let page = addr & !(PAGE - 1);
                     let state = uc.get_data_mut();
-                    if page < 0x10000 || state.lazy_pages >= LAZY_PAGE_LIMIT {
+                    // Only the heap window: generated pointers and what
+                    // lies after them. A random word used as a pointer is
+                    // a fault, as it would most likely be on hardware.
+                    let in_heap = (HEAP_BASE..HEAP_BASE + HEAP_WINDOW).contains(&page);
+                    if !in_heap || state.lazy_pages >= LAZY_PAGE_LIMIT {
                         return false;
                     }
                     state.lazy_pages += 1;
                     if uc.mem_map(page, PAGE, Prot::READ | Prot::WRITE).is_err() {
                         return false;
                     }
+                    uc.get_data_mut().lazy_mapped.push(page);
                     uc.mem_write(page, &page_content(page, big)).is_ok()
                 },
             )
@@ -523,6 +557,20 @@ impl Emulator {
         }
         addresses.sort_unstable();
         addresses.dedup();
+        // Unicorn checks every code hook at every instruction: many
+        // one-address hooks (every boundary of a function probed, as `fuzz`
+        // does) cost more than one hook over the function whose callback
+        // looks the address up.
+        if addresses.len() > RANGE_HOOK_THRESHOLD {
+            let hook = self
+                .uc
+                .add_code_hook(cstart, cend.saturating_sub(1), move |uc, addr, _size| {
+                    hooks::on_code(uc, addr)
+                })
+                .map_err(|e| uc_err("hooking the function", e))?;
+            self.region_hooks.push(hook);
+            addresses.retain(|&a| a < cstart || a >= cend);
+        }
         for at in addresses {
             let hook = self
                 .uc
@@ -545,6 +593,12 @@ impl Emulator {
             .get_data_mut()
             .stubs
             .retain(|_, s| s.target != Some(target));
+    }
+
+    /// Probe hits per trial before a trapped run stops with `Budget`
+    /// (default 256, enough for a livelock proof in any window).
+    pub fn set_hit_limit(&mut self, hits: u32) {
+        self.hit_limit = hits.max(1);
     }
 
     fn reg(&self, id: i32) -> u64 {
@@ -591,12 +645,50 @@ impl Emulator {
             .retain(|j| j.addr & !(PAGE - 1) != SCRATCH_CODE);
     }
 
+    /// Unmap the lazily mapped pages once there are many: Unicorn rebuilds
+    /// its whole memory map at every mapping, so thousands of leftover
+    /// pages from earlier trials would make each new one slower. Their
+    /// content is regenerated the same when touched again.
+    fn trim_lazy_pages(&mut self) {
+        if self.uc.get_data().lazy_mapped.len() <= LAZY_KEEP {
+            return;
+        }
+        let pages = std::mem::take(&mut self.uc.get_data_mut().lazy_mapped);
+        for page in pages {
+            let _ = self.uc.mem_unmap(page, PAGE);
+        }
+    }
+
     /// Undo every store since `mark`, newest first.
     fn undo_journal(&mut self, mark: usize) {
         let entries: Vec<Journaled> = self.uc.get_data_mut().journal.drain(mark..).collect();
         for j in entries.iter().rev() {
             let _ = self.uc.mem_write(j.addr, &j.old[..usize::from(j.len)]);
         }
+    }
+}
+
+/// Above this many hooked addresses in a function, one hook covers it.
+const RANGE_HOOK_THRESHOLD: usize = 16;
+
+/// Maps keyed by instruction address, looked up at every instruction of a
+/// hooked function: a multiply-shift hash instead of SipHash.
+type AddrMap<V> = HashMap<u64, V, std::hash::BuildHasherDefault<AddrHasher>>;
+
+#[derive(Default)]
+struct AddrHasher(u64);
+
+impl std::hash::Hasher for AddrHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (n ^ (n >> 29)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
     }
 }
 

@@ -28,7 +28,7 @@ use crate::arch::{Arch, Class};
 use crate::trap::{AbortCause, TxResume, TxStatus, PPC_TX_ENDED_CR0, PPC_TX_STARTED_CR0};
 
 /// Probe hits per trial before giving up on a livelock proof.
-const MAX_HITS: u32 = 256;
+pub(crate) const MAX_HITS: u32 = 256;
 
 /// The generated input of a trial.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -440,7 +440,7 @@ impl Emulator {
                             .push(TraceEvent::Hit { at, n: out.hits });
                     }
                     if trial.mode == ProbeMode::Write {
-                        if out.hits > MAX_HITS {
+                        if out.hits > self.hit_limit {
                             break Exit::Budget;
                         }
                         if out.calls_before_hit.is_none() {
@@ -465,7 +465,7 @@ impl Emulator {
                         };
                     }
                     seen.push((regs, mem, out.hits));
-                    if out.hits > MAX_HITS {
+                    if out.hits > self.hit_limit {
                         break Exit::Budget;
                     }
                     match self.hit(at, trial, &mut out) {
@@ -542,6 +542,7 @@ impl Emulator {
     /// Reset memory and registers, and set the trial's inputs.
     fn reset(&mut self, trial: &Trial<'_>) {
         self.undo_journal(0);
+        self.trim_lazy_pages();
         let _ = self.uc.context_restore(&self.pristine);
         self.tx = TxState::default();
         let probe = trial.probe.map(|p| self.to_cpu(p));

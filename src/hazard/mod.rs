@@ -572,7 +572,7 @@ impl<'b> Analyzer<'b> {
         let writes = (!options.writes.is_empty() || options.all_vars)
             .then_some(self.debug.as_deref())
             .flatten();
-        let handlers = !options.handlers.is_empty() || writes.is_some();
+        let handlers = !options.handlers.is_empty() || writes.is_some() || options.every_point;
         let wanted: Vec<usize> = points
             .iter()
             .enumerate()
