@@ -63,6 +63,7 @@ fn trials(c: &mut Criterion) {
                 entry: f.address,
                 toc,
                 probe: Some(last),
+                group: &[],
                 mode: ProbeMode::Count,
                 input: &input,
                 handlers: &[],

@@ -17,6 +17,7 @@
 #                        ET_DYN, src/dwarf.c at -O0/-O2/-O3 with -g (DWARF 5)
 #   writes-O0.so writes-O2.so
 #                        ET_DYN, src/writes.c at -O0/-O2 with -g: the write-check cases
+#   hidden.so            ET_DYN, src/hidden_<arch>.S: a window behind an indirect branch
 #   dwarf-O*.counts      raw DWARF counts of each (commands inside), see DWARF.md
 #   x86_64 and aarch64 only:
 #   dwarf-O2-dwarf4.so   src/dwarf.c at -O2 with -gdwarf-4
@@ -191,6 +192,27 @@ build_more ppc64 powerpc64-linux-gnu-gcc \
 	"-mabi=elfv1 -mcpu=power8" llsc_ppc64 qemu-ppc64
 build_more ppc64le powerpc64le-linux-gnu-gcc \
 	"-mabi=elfv2 -mcpu=power8" llsc_ppc64 qemu-ppc64le
+
+# ---- hidden.so: windows the static map cannot see (new files only) --------
+# build_hidden TARGET CC "ARCH-CFLAGS" ASM
+#   hidden.so  ET_DYN, src/ASM.S alone: an LL/SC loop or a transaction whose
+#              closing instruction is reached only through an indirect
+#              branch; `fuzz` (every boundary) must discover it
+build_hidden() {
+	local t=$1 cc=$2 acflags=$3 asm=$4
+	local o=$tmp/$t
+	mkdir -p "$o" "$t"
+	$cc $ASFLAGS $acflags -fPIC -c "src/$asm.S" -o "$o/$asm.o"
+	$cc $acflags $LDFLAGS -shared -o "$t/hidden.so" "$o/$asm.o"
+	echo "built $t hidden.so"
+}
+build_hidden x86_64 gcc "-fcf-protection=none" hidden_x86_64
+build_hidden aarch64 aarch64-linux-gnu-gcc \
+	"-march=armv8-a -mno-outline-atomics -mbranch-protection=none" hidden_aarch64
+build_hidden aarch64-lse aarch64-linux-gnu-gcc \
+	"-march=armv8.1-a+lse -mbranch-protection=none" hidden_aarch64
+build_hidden ppc64 powerpc64-linux-gnu-gcc "-mabi=elfv1 -mcpu=power8" hidden_ppc64
+build_hidden ppc64le powerpc64le-linux-gnu-gcc "-mabi=elfv2 -mcpu=power8" hidden_ppc64
 fi # ${1:-} != dwarf
 
 # ---- DWARF corpora (new files only; nothing above depends on them) --------

@@ -126,6 +126,7 @@ fn emulate(target: &str) -> Vec<u8> {
                 entry: f.address,
                 toc,
                 probe: None,
+                group: &[],
                 mode: ProbeMode::Count,
                 input: &input,
                 handlers: &[],

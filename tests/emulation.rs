@@ -51,6 +51,7 @@ impl Setup {
             entry: f.address,
             toc,
             probe,
+            group: &[],
             mode: ProbeMode::Trap,
             input: &input,
             handlers: &[],
@@ -204,4 +205,162 @@ fn witnesses_reproduce_with_trace() {
     let dynamic = &r.points[0].findings[0].evidence["dynamic"];
     assert_eq!(dynamic["outcome"], "confirmed");
     assert_eq!(dynamic["witness"]["start"], "0xb50");
+}
+
+/// One trial of `name` in `emu` (instrumented for `probes`) with `x0`/`r3`
+/// (the first argument) set to `arg0`.
+fn trial_in(
+    emu: &mut Emulator,
+    binary: &Binary,
+    name: &str,
+    probe: Option<u64>,
+    mode: ProbeMode,
+    arg0: u64,
+) -> probesafe::emu::Outcome {
+    let f = binary.functions.iter().find(|f| f.has_name(name)).unwrap();
+    let decoder = Decoder::new(binary.arch).unwrap();
+    let insns = decode_function(&decoder, binary, f);
+    emu.instrument(
+        f.address,
+        f.end(),
+        &insns,
+        &probe.into_iter().collect::<Vec<_>>(),
+    )
+    .unwrap();
+    let mut input = Input::generate(binary.arch, 0x5eed, 0);
+    input.args[0] = arg0;
+    let toc = f.descriptor.and_then(|d| binary.read_u64(d + 8));
+    emu.run(&Trial {
+        start: f.address,
+        entry: f.address,
+        toc,
+        probe,
+        group: &[],
+        mode,
+        input: &input,
+        handlers: &[],
+        budget: 100_000,
+        timeout: Duration::from_secs(5),
+        trace: false,
+        memory: &[],
+        writes: &[],
+        observe: false,
+    })
+}
+
+/// Regression: the single step of a trapped return ran until no address,
+/// so Unicorn translated a block at the return sentinel that was no exit;
+/// the next run reused it and ran on past its return through the zeros
+/// behind the sentinel (thousands of stores, then a fetch fault).
+#[test]
+fn a_trapped_return_leaves_the_next_run_intact() {
+    for target in LLSC_TARGETS {
+        let binary = Binary::open(&fixture(&format!("{target}/hazards.so"))).unwrap();
+        let f = binary
+            .functions
+            .iter()
+            .find(|f| f.has_name("llsc_loop"))
+            .unwrap();
+        let ret = f.address
+            + offset_of(
+                &binary,
+                "llsc_loop",
+                if target.starts_with("ppc") {
+                    "blr"
+                } else {
+                    "ret"
+                },
+            );
+        let mut emu = Emulator::new(&binary).unwrap();
+        let heap = probesafe::emu::HEAP_BASE + 0x1000;
+        let trapped = trial_in(
+            &mut emu,
+            &binary,
+            "llsc_loop",
+            Some(ret),
+            ProbeMode::Trap,
+            heap,
+        );
+        assert_eq!(trapped.exit, Exit::Returned, "{target}");
+        assert_eq!(trapped.hits, 1, "{target}");
+        for _ in 0..3 {
+            let plain = trial_in(
+                &mut emu,
+                &binary,
+                "llsc_loop",
+                Some(ret),
+                ProbeMode::Count,
+                heap,
+            );
+            assert_eq!(plain.exit, Exit::Returned, "{target}");
+            assert_eq!(plain.return_value, trapped.return_value, "{target}");
+            assert!(
+                plain.executed < 32,
+                "{target}: {} instructions",
+                plain.executed
+            );
+        }
+    }
+}
+
+/// The lazily generated heap: a pointer into its window reads generated
+/// content, the same in any emulator and after its page was unmapped and
+/// mapped again; a random word used as a pointer (outside the window)
+/// faults instead of mapping a page; and the pages lazily mapped by earlier
+/// trials are unmapped once there are many.
+#[test]
+fn heap_window_pages_are_generated_and_random_pointers_fault() {
+    let binary = Binary::open(&fixture("aarch64/hazards.so")).unwrap();
+    let base = probesafe::emu::HEAP_BASE;
+    let far = base + 0x3000_0000; // in the 1 GiB window, beyond the premapped 4 MiB
+    let mut emu = Emulator::new(&binary).unwrap();
+    let first = trial_in(&mut emu, &binary, "llsc_loop", None, ProbeMode::Count, far);
+    assert_eq!(first.exit, Exit::Returned);
+    let mut other = Emulator::new(&binary).unwrap();
+    let again = trial_in(
+        &mut other,
+        &binary,
+        "llsc_loop",
+        None,
+        ProbeMode::Count,
+        far,
+    );
+    assert_eq!(
+        again.return_value, first.return_value,
+        "deterministic content"
+    );
+
+    for wild in [
+        0x1234_5678_9ab0,
+        base + (1 << 30) + 0x1000,
+        0xdead_0000_0000,
+    ] {
+        let out = trial_in(&mut emu, &binary, "llsc_loop", None, ProbeMode::Count, wild);
+        assert!(
+            matches!(&out.exit, Exit::Fault { reason, .. } if reason.contains("UNMAPPED")),
+            "{wild:#x}: {:?}",
+            out.exit
+        );
+    }
+
+    // 300 more lazily mapped pages: at the next reset they are unmapped
+    // (`far`'s among them), and reading `far` maps it again, the same.
+    assert!(emu.read_memory(far, 8).is_some());
+    for i in 1..=300u64 {
+        let p = far + i * 0x1000;
+        let out = trial_in(&mut emu, &binary, "llsc_loop", None, ProbeMode::Count, p);
+        assert_eq!(out.exit, Exit::Returned);
+    }
+    let wild = trial_in(
+        &mut emu,
+        &binary,
+        "llsc_loop",
+        None,
+        ProbeMode::Count,
+        0xdead_0000_0000,
+    );
+    assert!(matches!(wild.exit, Exit::Fault { .. }));
+    assert!(emu.read_memory(far, 8).is_none(), "trimmed");
+    let back = trial_in(&mut emu, &binary, "llsc_loop", None, ProbeMode::Count, far);
+    assert_eq!(back.return_value, first.return_value);
 }

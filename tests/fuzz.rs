@@ -453,3 +453,99 @@ fn bad_shards_are_usage_errors() {
         assert!(stderr(&out).contains("bad shard"), "{}", stderr(&out));
     }
 }
+
+/// corpora/src/hidden_*.S: a window whose closing instruction is reached
+/// only through an indirect branch, so the static map marks none. `fuzz`
+/// traps every boundary and must find exactly the points inside it, with
+/// witnesses that replay and whose evidence describes the shrunk input;
+/// `--candidates` (the static map's points only) finds nothing there.
+#[test]
+fn windows_the_static_map_misses_are_discovered() {
+    let dir = tempfile::tempdir().unwrap();
+    for (target, kind, inside) in [
+        ("x86_64", "tm-abort", [0x7, 0xd, 0xf, 0x11]),
+        ("aarch64", "llsc-reservation-loss", [0x4, 0x8, 0xc, 0x10]),
+        (
+            "aarch64-lse",
+            "llsc-reservation-loss",
+            [0x4, 0x8, 0xc, 0x10],
+        ),
+        ("ppc64", "llsc-reservation-loss", [0xc, 0x10, 0x14, 0x18]),
+        ("ppc64le", "llsc-reservation-loss", [0xc, 0x10, 0x14, 0x18]),
+    ] {
+        let bin = arg(&fixture(&format!("{target}/hidden.so")));
+        let wdir = dir.path().join(target);
+        let w = arg(&wdir);
+        let report: Report = serde_json::from_slice(&stdout_of(&[
+            "fuzz",
+            &bin,
+            "--format",
+            "json",
+            "--witnesses",
+            &w,
+        ]))
+        .unwrap();
+        let discovered: Vec<u64> = report
+            .points
+            .iter()
+            .filter(|p| {
+                p.findings.iter().any(|f| {
+                    f.kind.name() == kind
+                        && f.confirmed == probesafe::report::Confirmed::Dynamic
+                        && f.evidence["role"] == "discovered"
+                        && f.evidence["dynamic"]["outcome"] == "confirmed"
+                })
+            })
+            .map(|p| p.offset)
+            .collect();
+        assert_eq!(discovered, inside, "{target}: the points inside the window");
+        assert!(
+            report.points.len() > inside.len() + 3,
+            "{target}: the boundaries before and after the window were tried too"
+        );
+
+        // The static map alone sees nothing there.
+        let candidates: Report = serde_json::from_slice(&stdout_of(&[
+            "fuzz",
+            &bin,
+            "--candidates",
+            "--format",
+            "json",
+        ]))
+        .unwrap();
+        assert!(
+            candidates
+                .points
+                .iter()
+                .all(|p| p.findings.iter().all(|f| f.kind.name() != kind)),
+            "{target}: --candidates found a window"
+        );
+
+        // Every witness replays, and its evidence is that of the shrunk
+        // input: exactly `hits` probe hits.
+        let mut files: Vec<_> = std::fs::read_dir(&wdir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        assert_eq!(files.len(), inside.len(), "{target}: one witness per point");
+        for path in files {
+            let w: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+            assert!(w["witness"]["shrink_steps"].as_u64().unwrap() > 0, "{w}");
+            let out = probesafe(["replay", &arg(&path)]);
+            assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+            let text = String::from_utf8_lossy(&out.stdout);
+            let hits = w["finding"]["evidence"]["dynamic"]["hits"]
+                .as_u64()
+                .unwrap();
+            assert!(
+                text.contains(&format!("** probe hit #{hits} ")),
+                "{w}\n{text}"
+            );
+            assert!(
+                !text.contains(&format!("** probe hit #{} ", hits + 1)),
+                "{w}\n{text}"
+            );
+        }
+    }
+}

@@ -626,15 +626,26 @@ fn analyse(
         analyzer.debug_info(),
         &Delivery::of(common, layout),
     )?;
+    print_traces(&analyzer, &report, common)?;
+    Ok(code)
+}
+
+/// `--trace`: each dynamic finding's witness re-run with its instruction
+/// trace, after the report (on stderr when the report is not text).
+pub(super) fn print_traces(
+    analyzer: &Analyzer<'_>,
+    report: &Report,
+    common: &Common,
+) -> Result<()> {
     if common.trace {
-        let traces = trace::render_witness_traces(&analyzer, &report)?;
+        let traces = trace::render_witness_traces(analyzer, report)?;
         if common.format == ReportFormat::Text {
             emit(None, &traces)?;
         } else {
             eprint!("{traces}");
         }
     }
-    Ok(code)
+    Ok(())
 }
 
 /// How a report is delivered.

@@ -189,11 +189,13 @@ pub fn run(args: FuzzArgs<'_>) -> Result<ExitCode> {
             write_atomic(&dir.join(file.file_name()), file.to_json().as_bytes())?;
         }
     }
-    deliver(
-        report,
+    let code = deliver(
+        report.clone(),
         analyzer.debug_info(),
         &Delivery::of(common, Layout::Ranges),
-    )
+    )?;
+    super::commands::print_traces(&analyzer, &report, common)?;
+    Ok(code)
 }
 
 /// Re-run a witness file; exit 1 when its finding reproduces.

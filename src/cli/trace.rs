@@ -53,9 +53,11 @@ pub fn render_outcome(binary: &Binary, decoder: &Decoder, outcome: &Outcome, out
     for event in &outcome.trace {
         let line = match event {
             TraceEvent::Insn { at } => {
-                let text = binary
-                    .bytes_at(*at, 16)
-                    .or_else(|| binary.bytes_at(*at, 4))
+                // Up to the longest instruction, but no further than the
+                // section: the last instructions of .text are shorter.
+                let text = (1..=16)
+                    .rev()
+                    .find_map(|len| binary.bytes_at(*at, len))
                     .and_then(|b| decoder.decode(b, *at).into_iter().next())
                     .map(|i| i.text())
                     .unwrap_or_else(|| "?".into());

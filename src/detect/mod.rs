@@ -67,6 +67,11 @@ pub struct DynamicOptions {
     /// and report a store-conditional failure or transaction abort caused
     /// by the trap where no static window was found (`fuzz`).
     pub every_point: bool,
+    /// Let one group trial per input stand for the one-point trials of the
+    /// points outside every window when it shows no harm (see
+    /// [`Detector::confirm_outside_windows`]); off, every such point runs
+    /// its own trials. The reports are the same; the tests compare them.
+    pub group_trials: bool,
 }
 
 impl Default for DynamicOptions {
@@ -81,6 +86,7 @@ impl Default for DynamicOptions {
             all_vars: false,
             inputs: None,
             every_point: false,
+            group_trials: true,
         }
     }
 }
@@ -321,6 +327,7 @@ impl<'a> Detector<'a> {
             entry: self.function.address,
             toc: self.toc(),
             probe: Some(probe),
+            group: &[],
             mode,
             input,
             handlers: &self.options.handlers,
@@ -356,8 +363,10 @@ impl<'a> Detector<'a> {
     }
 
     /// Replace each dynamic finding's witness at `addr` with the smallest
-    /// input the input source finds that still shows it.
-    fn shrink_witnesses(&mut self, point: &mut Point, addr: u64) {
+    /// input the input source finds that still shows it, and make the
+    /// evidence of that trial (hits, progress, attempts...) describe the
+    /// shrunk witness. `drawn_at` is the point the inputs were drawn for.
+    fn shrink_witnesses(&mut self, point: &mut Point, addr: u64, drawn_at: u64) {
         let Some(source) = self.options.inputs.clone() else {
             return;
         };
@@ -373,8 +382,14 @@ impl<'a> Detector<'a> {
             let mut keep =
                 |input: &Input| self.check(addr, &criterion, witness.start, input, false).0;
             let (input, tried) = source
-                .shrink(arch, addr, witness.case, &mut keep)
+                .shrink(arch, drawn_at, witness.case, &mut keep)
                 .unwrap_or((witness.input.clone(), 0));
+            if tried > 0 {
+                let (holds, out) = self.check(addr, &criterion, witness.start, &input, false);
+                if holds {
+                    refresh_evidence(finding, &criterion, &out);
+                }
+            }
             let shrunk = Witness { input, ..witness };
             if let Some(slot) = witness_of_mut(finding) {
                 let mut json = shrunk.to_json(arch);
@@ -389,6 +404,10 @@ impl<'a> Detector<'a> {
         let Some(i) = self.facts.cfg.index_of(addr) else {
             return;
         };
+        if self.outside_windows(addr, exit) {
+            self.confirm_outside_windows(&mut [point]);
+            return;
+        }
         let arch = self.binary.arch;
         let inputs: Vec<(u64, Input)> = (0..self.options.cases)
             .map(|case| {
@@ -399,39 +418,6 @@ impl<'a> Detector<'a> {
                 (case, input)
             })
             .collect();
-        // A point no static window contains, emulated because `fuzz` tries
-        // every boundary: a trap that does harm there shows at the first
-        // hits, so a loop that merely runs through it stops after a few;
-        // and no unprobed run is needed to know whether an input reaches
-        // it: the trapped run hits it or not.
-        let in_any_window = self
-            .facts
-            .llsc
-            .iter()
-            .chain(&self.facts.tm)
-            .any(|w| w.contains(i));
-        let quick = self.options.every_point
-            && !in_any_window
-            && exit.is_none()
-            && self.options.handlers.is_empty();
-        if quick {
-            self.emu.set_hit_limit(DISCOVERY_HITS);
-            let start = self.function.address;
-            let trapped: Vec<(u64, &Input, Outcome)> = inputs
-                .iter()
-                .map(|(case, input)| {
-                    let out = self
-                        .emu
-                        .run(&self.trial(start, addr, ProbeMode::Trap, input, false));
-                    (*case, input, out)
-                })
-                .filter(|(_, _, out)| out.hits > 0)
-                .collect();
-            self.emu.set_hit_limit(emu::run::MAX_HITS);
-            self.discover(point, addr, start, &trapped);
-            point.settle();
-            return;
-        }
         // Where to start: the entry, or the nearest opener that dominates
         // the point when no input reaches it from the entry.
         let mut start = self.function.address;
@@ -500,8 +486,97 @@ impl<'a> Detector<'a> {
                 summary.trials
             )));
         }
-        self.shrink_witnesses(point, addr);
+        self.shrink_witnesses(point, addr, addr);
         point.settle();
+    }
+
+    /// Whether `confirm` treats `addr` as a point outside every static
+    /// window that `fuzz` emulates because it tries every boundary: no
+    /// window contains it, it is no `.return` exit, and no handler runs.
+    pub fn outside_windows(&self, addr: u64, exit: Option<CfgExit>) -> bool {
+        let Some(i) = self.facts.cfg.index_of(addr) else {
+            return false;
+        };
+        let in_any_window = self
+            .facts
+            .llsc
+            .iter()
+            .chain(&self.facts.tm)
+            .any(|w| w.contains(i));
+        self.options.every_point
+            && !in_any_window
+            && exit.is_none()
+            && self.options.handlers.is_empty()
+    }
+
+    /// Points outside every static window (see [`Self::outside_windows`]):
+    /// does a trap at one of them still make a store-conditional fail or a
+    /// transaction abort? A trap that does harm there shows at its first
+    /// hits, so each point traps at most [`DISCOVERY_HITS`] times; and no
+    /// unprobed run is needed to know whether an input reaches it.
+    ///
+    /// The points share the function's inputs, and each input first runs
+    /// once with all of them trapping (a group trial). A trap changes
+    /// nothing but the reservation and the transaction state, so when no
+    /// store-conditional fails and no transaction aborts in that run, it
+    /// followed the unprobed path, and so would the one-point trial of each
+    /// point, which traps at a subset of the same hits: none of them can
+    /// show harm. One-point trials run only where the group trial cannot
+    /// stand for them: something failed (then each point's own trial says
+    /// which), the trap machinery ended the run, or the budget ran out
+    /// before the point's trial would have stopped.
+    pub fn confirm_outside_windows(&mut self, points: &mut [&mut Point]) {
+        let addrs: Vec<u64> = points.iter().map(|p| p.address_value()).collect();
+        let arch = self.binary.arch;
+        let start = self.function.address;
+        self.emu.set_hit_limit(DISCOVERY_HITS);
+        let mut trapped: Vec<Vec<(u64, Input, Outcome)>> = vec![Vec::new(); addrs.len()];
+        for case in 0..self.options.cases {
+            let input = match &self.options.inputs {
+                Some(source) => source.input(arch, start, case),
+                None => Input::generate(arch, self.options.seed, case),
+            };
+            if self.options.group_trials && self.group_trial(&addrs, &input) {
+                continue;
+            }
+            for (i, &addr) in addrs.iter().enumerate() {
+                let out = self
+                    .emu
+                    .run(&self.trial(start, addr, ProbeMode::Trap, &input, false));
+                if out.hits > 0 {
+                    trapped[i].push((case, input.clone(), out));
+                }
+            }
+        }
+        self.emu.set_hit_limit(emu::run::MAX_HITS);
+        for ((point, addr), trapped) in points.iter_mut().zip(&addrs).zip(&trapped) {
+            let trapped: Vec<(u64, &Input, Outcome)> = trapped
+                .iter()
+                .map(|(case, input, out)| (*case, input, out.clone()))
+                .collect();
+            self.discover(point, *addr, start, &trapped);
+            self.shrink_witnesses(point, *addr, start);
+            point.settle();
+        }
+    }
+
+    /// Run `input` once with every point of `addrs` trapping; whether that
+    /// run stands for each point's own trial with the same input.
+    fn group_trial(&mut self, addrs: &[u64], input: &Input) -> bool {
+        let start = self.function.address;
+        let trial = Trial {
+            probe: None,
+            group: addrs,
+            ..self.trial(start, start, ProbeMode::Trap, input, false)
+        };
+        let g = self.emu.run(&trial);
+        let harmless = !g.sc.iter().any(|s| s.after_hits > 0 && !s.ok)
+            && !g.tx_aborts.iter().any(|a| a.by_trap)
+            && !g.trap_ended;
+        // A group trial charges the budget no more than the unprobed run
+        // would on the same path, and a one-point trial no less: cut by the
+        // budget, it still got as far as each point's own trial would have.
+        harmless && matches!(g.exit, Exit::Returned | Exit::Fault { .. } | Exit::Budget)
     }
 
     fn baselines(&mut self, start: u64, addr: u64, inputs: &[(u64, Input)]) -> Vec<(u64, Outcome)> {
@@ -773,12 +848,13 @@ impl Detector<'_> {
             let by_trap = out.tx_aborts.iter().filter(|a| a.by_trap).count();
             let (kind, detail, evidence) = if let Some(first) = failed.first() {
                 let (progress, proof) = progress(&out.exit);
+                let attempts = failed.iter().filter(|s| s.sc == first.sc).count();
                 (
                     FindingKind::LlscReservationLoss,
                     format!(
                         "found by emulation, not by the static map: after a trap at {addr:#x} the store-conditional at {:#x} failed {} time(s) ({})",
                         first.sc,
-                        failed.len(),
+                        attempts,
                         out.exit.describe()
                     ),
                     json!({
@@ -787,7 +863,7 @@ impl Detector<'_> {
                         "dynamic": {
                             "outcome": "confirmed",
                             "store_conditional": hex(first.sc),
-                            "failed_attempts": failed.len(),
+                            "failed_attempts": attempts,
                             "succeeded_after_trap": out.sc.iter().filter(|s| s.after_hits > 0 && s.ok).count(),
                             "progress": progress,
                             "proof": proof,
@@ -832,6 +908,58 @@ impl Detector<'_> {
 
 /// Probe hits per trapped trial at a point outside every static window.
 const DISCOVERY_HITS: u32 = 8;
+
+/// Make the evidence of a dynamic finding's trial describe `out`, the run
+/// of its (shrunk) witness: the keys it has are recomputed.
+fn refresh_evidence(finding: &mut Finding, criterion: &Criterion, out: &Outcome) {
+    let Some(Value::Object(dynamic)) = finding.evidence.get_mut("dynamic") else {
+        return;
+    };
+    let (progress, proof) = progress(&out.exit);
+    let mut fresh = Map::new();
+    fresh.insert("hits".into(), json!(out.hits));
+    fresh.insert("progress".into(), json!(progress));
+    fresh.insert("proof".into(), json!(proof));
+    match criterion {
+        Criterion::StoreConditionalFails { closers } => {
+            let failed: Vec<&emu::ScResult> = out
+                .sc
+                .iter()
+                .filter(|s| s.after_hits > 0 && !s.ok && closers.contains(&s.sc))
+                .collect();
+            if let Some(first) = failed.first() {
+                fresh.insert("store_conditional".into(), json!(hex(first.sc)));
+            }
+            fresh.insert("failed_attempts".into(), json!(failed.len()));
+            fresh.insert(
+                "succeeded_after_trap".into(),
+                json!(out.sc.iter().filter(|s| s.after_hits > 0 && s.ok).count()),
+            );
+        }
+        Criterion::TransactionAborts { begin } => {
+            if let Some(a) = out
+                .tx_aborts
+                .iter()
+                .find(|a| a.by_trap && a.begin == *begin)
+            {
+                fresh.insert("abort_at".into(), json!(hex(a.at)));
+                fresh.insert("status".into(), json!(hex(a.status)));
+                fresh.insert("handler_ran".into(), json!(a.handler_ran));
+                fresh.insert("resumed_at".into(), json!(hex(a.resumed_at)));
+            }
+            fresh.insert(
+                "aborts".into(),
+                json!(out.tx_aborts.iter().filter(|a| a.by_trap).count()),
+            );
+        }
+        Criterion::LeavesTo { .. } | Criterion::Reentry => return,
+    }
+    for (key, value) in fresh {
+        if let Some(slot) = dynamic.get_mut(&key) {
+            *slot = value;
+        }
+    }
+}
 
 fn windows_or_exit_absent(point: &Point) -> bool {
     !point.findings.iter().any(|f| {

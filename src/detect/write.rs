@@ -468,6 +468,7 @@ impl Detector<'_> {
             entry: self.function.address,
             toc: self.toc(),
             probe: Some(addr),
+            group: &[],
             mode,
             input,
             handlers: &[],

@@ -19,6 +19,7 @@ pub mod selftest;
 pub mod write;
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 use std::time::Instant;
 
 use unicorn_engine::unicorn_const::{Arch as UcArch, HookType, Mode, Prot};
@@ -138,6 +139,15 @@ pub(crate) struct State {
     blocks: u64,
     executed: u64,
     probe: Option<u64>,
+    /// A group trial's points, with the hits each may still trap.
+    armed: AddrMap<u32>,
+    /// Blocks executed now are not charged to the budget (a group trial's
+    /// trap machinery).
+    uncharged: bool,
+    /// The next block is not charged (a group trial resuming after a hit).
+    free_block: bool,
+    /// This trial is a group trial.
+    grouped: bool,
     skip_probe: bool,
     count_only: bool,
     probe_count: u64,
@@ -174,7 +184,8 @@ pub struct Emulator {
     region_hooks: Vec<UcHookId>,
     toc: Option<u64>,
     tx: run::TxState,
-    trace_hooked: bool,
+    /// The instruction-trace hook, once a trial asked for a trace.
+    trace_hook: Option<UcHookId>,
     /// Probe hits per trial before giving up on a livelock proof.
     hit_limit: u32,
 }
@@ -208,6 +219,19 @@ pub(crate) fn page_content(page: u64, big_endian: bool) -> Vec<u8> {
         });
     }
     out
+}
+
+/// The content of the premapped heap, made once per byte order and process
+/// (every worker thread's emulator starts from it).
+fn premapped_heap(big_endian: bool) -> &'static [u8] {
+    static HEAPS: [OnceLock<Vec<u8>>; 2] = [OnceLock::new(), OnceLock::new()];
+    HEAPS[usize::from(big_endian)].get_or_init(|| {
+        let mut content = Vec::with_capacity(PREMAPPED_HEAP as usize);
+        for page in (HEAP_BASE..HEAP_BASE + PREMAPPED_HEAP).step_by(PAGE as usize) {
+            content.extend_from_slice(&page_content(page, big_endian));
+        }
+        content
+    })
 }
 
 /// SplitMix64: small, fast, and the same everywhere.
@@ -294,7 +318,7 @@ impl Emulator {
             region_hooks: Vec::new(),
             toc: None,
             tx: run::TxState::default(),
-            trace_hooked: false,
+            trace_hook: None,
             hit_limit: run::MAX_HITS,
         };
         emu.map_fixed()?;
@@ -387,16 +411,11 @@ impl Emulator {
         // The pages generated pointers point into, mapped at once with the
         // content they would get lazily: every lazy mapping makes Unicorn
         // rebuild its memory map, which costs more the more pages there are.
-        let big = self.arch.big_endian();
         self.uc
             .mem_map(HEAP_BASE, PREMAPPED_HEAP, Prot::READ | Prot::WRITE)
             .map_err(|e| uc_err("mapping the heap", e))?;
-        let mut content = Vec::with_capacity(PREMAPPED_HEAP as usize);
-        for page in (HEAP_BASE..HEAP_BASE + PREMAPPED_HEAP).step_by(PAGE as usize) {
-            content.extend_from_slice(&page_content(page, big));
-        }
         self.uc
-            .mem_write(HEAP_BASE, &content)
+            .mem_write(HEAP_BASE, premapped_heap(self.arch.big_endian()))
             .map_err(|e| uc_err("writing the heap", e))?;
         Ok(())
     }
@@ -457,7 +476,11 @@ impl Emulator {
                 let state = uc.get_data_mut();
                 let n = i64::from(size.div_ceil(4).max(1));
                 state.executed += n as u64;
-                state.budget -= n;
+                if state.free_block {
+                    state.free_block = false;
+                } else if !state.uncharged {
+                    state.budget -= n;
+                }
                 state.blocks += 1;
                 state.last_block = (addr, size);
                 if state.in_handler && state.handler_blocks.len() < 4096 {
@@ -578,6 +601,9 @@ impl Emulator {
                 .map_err(|e| uc_err(&format!("hooking {at:#x}"), e))?;
             self.region_hooks.push(hook);
         }
+        if self.trace_hook.is_some() {
+            self.add_trace_hook();
+        }
         // Translated blocks made before these hooks existed would skip them.
         self.uc
             .ctl_remove_cache(cstart, cend.max(cstart + 1))
@@ -622,6 +648,8 @@ impl Emulator {
     /// Model an exception return's effect on the reservation by executing
     /// the architecture's own clearing instruction.
     fn clear_reservation(&mut self) {
+        let state = self.uc.get_data_mut();
+        state.uncharged = state.grouped;
         match self.arch {
             Arch::Aarch64 => {
                 let _ = self.uc.emu_start(SCRATCH_CODE, SCRATCH_CODE + 4, 0, 1);
@@ -640,6 +668,7 @@ impl Emulator {
         }
         // The scratch store is not part of the program's effects.
         let state = self.uc.get_data_mut();
+        state.uncharged = false;
         state
             .journal
             .retain(|j| j.addr & !(PAGE - 1) != SCRATCH_CODE);
@@ -722,12 +751,20 @@ mod hooks {
         if let Some(&status) = state.sc_at.get(&addr) {
             state.sc_pending = Some((addr, status));
         }
-        if state.probe == Some(addr) {
+        if state.probe == Some(addr) || state.armed.contains_key(&addr) {
+            let traps = match state.armed.get_mut(&addr) {
+                Some(left) if !state.skip_probe && !state.count_only => {
+                    let traps = *left > 0;
+                    *left = left.saturating_sub(1);
+                    traps
+                }
+                _ => true,
+            };
             if state.skip_probe {
                 state.skip_probe = false;
             } else if state.count_only {
                 state.probe_count += 1;
-            } else {
+            } else if traps {
                 state.stop = Some(if state.in_handler {
                     Stop::Reentry(addr)
                 } else {

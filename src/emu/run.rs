@@ -27,6 +27,14 @@ use super::{
 use crate::arch::{Arch, Class};
 use crate::trap::{AbortCause, TxResume, TxStatus, PPC_TX_ENDED_CR0, PPC_TX_STARTED_CR0};
 
+/// The instruction count `go` passes to `emu_start`: never reached, but
+/// not zero. Unicorn removes its instruction-counting hook when a run asks
+/// for no count, and then flushes every translated block; the one-step runs
+/// of the trap model ask for a count of one, so alternating the two
+/// retranslated all code after every probe hit. With a count at every
+/// start, the counting hook stays and the translations are kept.
+pub(crate) const UNCOUNTED: usize = usize::MAX;
+
 /// Probe hits per trial before giving up on a livelock proof.
 pub(crate) const MAX_HITS: u32 = 256;
 
@@ -176,6 +184,13 @@ pub struct Trial<'a> {
     pub toc: Option<u64>,
     /// The probe point.
     pub probe: Option<u64>,
+    /// A group trial (`probe` is then `None`): trap at each of these points
+    /// at its first hits (at most the hit limit each), with no livelock
+    /// proof. The trap
+    /// machinery's own blocks are not charged to the budget, so the run
+    /// gets at least as far as a one-point trial with the same budget.
+    /// Only `Trap` mode.
+    pub group: &'a [u64],
     /// What the probe does.
     pub mode: ProbeMode,
     /// The inputs.
@@ -341,6 +356,9 @@ pub struct Outcome {
     pub stores: Vec<(u64, u8)>,
     /// In `Write` mode, the calls made before the first hit.
     pub calls_before_hit: Option<usize>,
+    /// The trap machinery ended the run (a fault while single-stepping the
+    /// probed instruction, say), not the program's own path.
+    pub trap_ended: bool,
 }
 
 /// The transaction model's state.
@@ -382,11 +400,25 @@ impl Outcome {
             writes: Vec::new(),
             stores: Vec::new(),
             calls_before_hit: None,
+            trap_ended: false,
         }
     }
 }
 
 impl Exit {
+    /// Whether the program's own path ends this way wherever it happens:
+    /// a return, or a memory access that faults (the single-stepped
+    /// instruction faults as it would have run normally).
+    fn is_program_end(&self) -> bool {
+        match self {
+            Exit::Returned => true,
+            Exit::Fault { reason, .. } => {
+                reason.ends_with("_UNMAPPED") || reason.ends_with("_PROT")
+            }
+            _ => false,
+        }
+    }
+
     /// One line for people.
     pub fn describe(&self) -> String {
         match self {
@@ -424,6 +456,7 @@ impl Emulator {
         let mut out = Outcome::empty();
         let mut seen: Vec<(Vec<u64>, Vec<u8>, u32)> = Vec::new();
         let mut pc = self.to_cpu(trial.start);
+        let grouped = !trial.group.is_empty() && trial.mode == ProbeMode::Trap;
         out.exit = loop {
             match self.go(pc, SENTINEL) {
                 Ok(None) => break Exit::Returned,
@@ -457,6 +490,21 @@ impl Emulator {
                         }
                         continue;
                     }
+                    if grouped {
+                        // Every trap of a group trial is a first few hits of
+                        // its point: no livelock proof, no hit limit.
+                        match self.hit(at, trial, &mut out) {
+                            Hit::Continue(next) => {
+                                pc = next;
+                                self.uc.get_data_mut().free_block = true;
+                            }
+                            Hit::End(exit) => {
+                                out.trap_ended = !exit.is_program_end();
+                                break exit;
+                            }
+                        }
+                        continue;
+                    }
                     let (regs, mem) = self.snapshot();
                     if let Some(i) = seen.iter().position(|(r, m, _)| *r == regs && *m == mem) {
                         break Exit::Livelock {
@@ -482,6 +530,10 @@ impl Emulator {
             out.stores = self.observable_stores();
         }
         let state = self.uc.get_data_mut();
+        state.armed.clear();
+        state.grouped = false;
+        state.uncharged = false;
+        state.free_block = false;
         out.sc = std::mem::take(&mut state.sc_log);
         out.calls = std::mem::take(&mut state.calls);
         out.reached = state.probe_count;
@@ -522,7 +574,7 @@ impl Emulator {
             return Ok(None);
         }
         self.uc.get_data_mut().stop = None;
-        let result = self.uc.emu_start(pc, until, 0, 0);
+        let result = self.uc.emu_start(pc, until, 0, UNCOUNTED);
         if let Some(stop) = self.uc.get_data_mut().stop.take() {
             return Ok(Some(stop));
         }
@@ -547,6 +599,7 @@ impl Emulator {
         self.tx = TxState::default();
         let probe = trial.probe.map(|p| self.to_cpu(p));
         let region = self.uc.get_data().region;
+        let (mask, hit_limit) = (self.mask, self.hit_limit);
         {
             let state = self.uc.get_data_mut();
             state.stop = None;
@@ -555,6 +608,15 @@ impl Emulator {
             state.blocks = 0;
             state.executed = 0;
             state.probe = probe;
+            state.armed.clear();
+            if trial.mode == ProbeMode::Trap {
+                for &p in trial.group {
+                    state.armed.insert(p & mask, hit_limit);
+                }
+            }
+            state.grouped = !state.armed.is_empty();
+            state.uncharged = false;
+            state.free_block = false;
             state.skip_probe = false;
             state.count_only = trial.mode == ProbeMode::Count;
             state.probe_count = 0;
@@ -615,21 +677,30 @@ impl Emulator {
     }
 
     fn enable_trace(&mut self) {
-        if self.uc.get_data().tracing && !self.trace_hooked {
-            let hook = self.uc.add_code_hook(1, 0, |uc, addr, _| {
-                let state = uc.get_data_mut();
-                // The scratch code that models exception returns is shown
-                // as its event, not as an instruction of the program.
-                let scratch = addr & !(PAGE - 1) == super::SCRATCH_CODE;
-                if state.tracing && !scratch && state.trace.len() < 100_000 {
-                    state.trace.push(TraceEvent::Insn { at: addr });
-                }
-            });
-            if hook.is_ok() {
-                self.trace_hooked = true;
-                let _ = self.uc.ctl_flush_tb();
-            }
+        if self.uc.get_data().tracing && self.trace_hook.is_none() {
+            self.add_trace_hook();
+            let _ = self.uc.ctl_flush_tb();
         }
+    }
+
+    /// The hook that records each instruction. It must come after the
+    /// function's hooks: Unicorn calls a code address's hooks in the order
+    /// they were added and skips the rest once one stops, so an instruction
+    /// where a probe stops is recorded when it runs, not before the hit.
+    pub(super) fn add_trace_hook(&mut self) {
+        if let Some(old) = self.trace_hook.take() {
+            let _ = self.uc.remove_hook(old);
+        }
+        let hook = self.uc.add_code_hook(1, 0, |uc, addr, _| {
+            let state = uc.get_data_mut();
+            // The scratch code that models exception returns is shown
+            // as its event, not as an instruction of the program.
+            let scratch = addr & !(PAGE - 1) == super::SCRATCH_CODE;
+            if state.tracing && !scratch && state.trace.len() < 100_000 {
+                state.trace.push(TraceEvent::Insn { at: addr });
+            }
+        });
+        self.trace_hook = hook.ok();
     }
 
     /// Registers and journaled memory, for the livelock proof.
@@ -713,14 +784,19 @@ impl Emulator {
         {
             let state = self.uc.get_data_mut();
             state.skip_probe = true;
+            state.uncharged = state.grouped;
             state.stop = None;
             if state.tracing {
                 state.trace.push(TraceEvent::Step { at });
             }
         }
-        let result = self.uc.emu_start(at, 0, 0, 1);
+        // Until the return sentinel, as every run: a block translated at
+        // the sentinel while it was no exit would be reused by later runs,
+        // which would then run on past their return.
+        let result = self.uc.emu_start(at, SENTINEL, 0, 1);
         let stop = self.uc.get_data_mut().stop.take();
         self.uc.get_data_mut().skip_probe = false;
+        self.uc.get_data_mut().uncharged = false;
         match (stop, result) {
             (Some(Stop::Tx(t)), _) => Ok(self.tx_op(t, out)),
             (Some(Stop::Budget), _) => Err(Exit::Budget),
@@ -821,6 +897,10 @@ impl Emulator {
         };
         let next = at + insn_len;
         let tracing = self.uc.get_data().tracing;
+        if tracing {
+            // The model runs it instead of the CPU: no trace hook saw it.
+            self.uc.get_data_mut().trace.push(TraceEvent::Insn { at });
+        }
         match class {
             Class::TxBegin => {
                 if self.tx.depth == 0 {

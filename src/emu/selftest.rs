@@ -2,7 +2,6 @@
 //! this build of Unicorn before trusting any verdict from it. A failing
 //! architecture's points are `unknown` with `emulation-limit`, never `safe`.
 
-use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use serde::Serialize;
@@ -36,30 +35,35 @@ pub fn run_all() -> Vec<Check> {
         .collect()
 }
 
-/// Whether the emulator can be trusted on `arch` (cached per process).
+/// Whether the emulator can be trusted on `arch` (run once per process and
+/// architecture, when a binary of it is first emulated).
 pub fn arch_ok(arch: Arch) -> Result<(), String> {
-    static CACHE: OnceLock<HashMap<Arch, Result<(), String>>> = OnceLock::new();
-    let cache = CACHE.get_or_init(|| {
-        [Arch::X86_64, Arch::Aarch64, Arch::Ppc64, Arch::Ppc64le]
-            .into_iter()
-            .map(|a| {
-                let failed: Vec<String> = run(a)
-                    .into_iter()
-                    .filter(|c| !c.ok)
-                    .map(|c| format!("{}: {}", c.name, c.detail))
-                    .collect();
-                (
-                    a,
-                    if failed.is_empty() {
-                        Ok(())
-                    } else {
-                        Err(failed.join("; "))
-                    },
-                )
-            })
-            .collect()
-    });
-    cache.get(&arch).cloned().unwrap_or(Ok(()))
+    static CACHE: [OnceLock<Result<(), String>>; 4] = [
+        OnceLock::new(),
+        OnceLock::new(),
+        OnceLock::new(),
+        OnceLock::new(),
+    ];
+    let slot = match arch {
+        Arch::X86_64 => 0,
+        Arch::Aarch64 => 1,
+        Arch::Ppc64 => 2,
+        Arch::Ppc64le => 3,
+    };
+    CACHE[slot]
+        .get_or_init(|| {
+            let failed: Vec<String> = run(arch)
+                .into_iter()
+                .filter(|c| !c.ok)
+                .map(|c| format!("{}: {}", c.name, c.detail))
+                .collect();
+            if failed.is_empty() {
+                Ok(())
+            } else {
+                Err(failed.join("; "))
+            }
+        })
+        .clone()
 }
 
 fn check(arch: Arch, name: &'static str, ok: bool, detail: String) -> Check {

@@ -161,27 +161,44 @@ pub fn run(
         interval: CHECKPOINT_INTERVAL,
         error: None,
     });
+    let checkpointing = batch.checkpoint.is_some();
+    let resumed_points: Vec<Point> = saver
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .state
+        .functions
+        .values()
+        .flatten()
+        .cloned()
+        .collect();
+    let finished = std::sync::atomic::AtomicUsize::new(0);
     let done = |i: usize, points: &[Point]| {
         (batch.progress)(points);
-        let mut s = saver.lock().unwrap_or_else(|e| e.into_inner());
-        s.state.functions.insert(i, points.to_vec());
-        if s.last.elapsed() >= s.interval {
-            s.save();
+        finished.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if checkpointing {
+            // Copied before the lock: the other workers wait on it.
+            let copy = points.to_vec();
+            let mut s = saver.lock().unwrap_or_else(|e| e.into_inner());
+            s.state.functions.insert(i, copy);
+            if s.last.elapsed() >= s.interval {
+                s.save();
+            }
         }
     };
     let control = RunControl {
         stop: batch.stop,
         done: &done,
     };
-    analyzer.run_with(&selection, batch.jobs, &control)?;
+    let mut points = analyzer.run_with(&selection, batch.jobs, &control)?;
     let mut s = saver.into_inner().unwrap_or_else(|e| e.into_inner());
     s.save();
     if let Some(e) = s.error {
         return Err(e);
     }
-    let done = s.state.functions.len();
+    let done = resumed + finished.into_inner();
+    points.extend(resumed_points);
     Ok(BatchResult {
-        points: s.state.functions.into_values().flatten().collect(),
+        points,
         resumed,
         functions,
         done,

@@ -474,7 +474,11 @@ impl<'b> Analyzer<'b> {
         let work: Vec<(&usize, &Wanted)> = selection.by_function.iter().collect();
         let arch = self.binary.arch;
         let analyse = || -> Result<Vec<Vec<Point>>> {
+            // One function per job: functions differ in cost by orders of
+            // magnitude, and a worker left with a long run of them in one
+            // job would keep the others idle at the end.
             work.par_iter()
+                .with_max_len(1)
                 .map_init(
                     || Decoder::new(arch),
                     |decoder, (i, wanted)| -> Result<Vec<Point>> {
@@ -595,10 +599,26 @@ impl<'b> Analyzer<'b> {
             .collect();
         let result = with_emulator(self.binary, |emu| {
             let mut detector = Detector::new(emu, self.binary, function, facts, options, &probes)?;
+            // The points outside every window share group trials.
+            let (outside, inside): (Vec<usize>, Vec<usize>) = wanted.iter().partition(|&&i| {
+                let (point, exit) = &points[i];
+                options.group_trials && detector.outside_windows(point.address_value(), *exit)
+            });
+            if !outside.is_empty() {
+                let mut group: Vec<&mut Point> = points
+                    .iter_mut()
+                    .enumerate()
+                    .filter(|(i, _)| outside.binary_search(i).is_ok())
+                    .map(|(_, (p, _))| p)
+                    .collect();
+                detector.confirm_outside_windows(&mut group);
+            }
             for &i in &wanted {
                 let (point, exit) = &mut points[i];
                 let addr = point.address_value();
-                detector.confirm(point, addr, *exit);
+                if inside.binary_search(&i).is_ok() {
+                    detector.confirm(point, addr, *exit);
+                }
                 if let Some(debug) = writes {
                     detector.check_writes(point, addr, debug, &options.writes, options.all_vars);
                 }
