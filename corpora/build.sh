@@ -18,6 +18,7 @@
 #   writes-O0.so writes-O2.so
 #                        ET_DYN, src/writes.c at -O0/-O2 with -g: the write-check cases
 #   hidden.so            ET_DYN, src/hidden_<arch>.S: a window behind an indirect branch
+#   state.so             ET_DYN, src/state_<arch>.S (aarch64, ppc64, ppc64le): effects to undo
 #   dwarf-O*.counts      raw DWARF counts of each (commands inside), see DWARF.md
 #   x86_64 and aarch64 only:
 #   dwarf-O2-dwarf4.so   src/dwarf.c at -O2 with -gdwarf-4
@@ -193,26 +194,31 @@ build_more ppc64 powerpc64-linux-gnu-gcc \
 build_more ppc64le powerpc64le-linux-gnu-gcc \
 	"-mabi=elfv2 -mcpu=power8" llsc_ppc64 qemu-ppc64le
 
-# ---- hidden.so: windows the static map cannot see (new files only) --------
-# build_hidden TARGET CC "ARCH-CFLAGS" ASM
-#   hidden.so  ET_DYN, src/ASM.S alone: an LL/SC loop or a transaction whose
-#              closing instruction is reached only through an indirect
-#              branch; `fuzz` (every boundary) must discover it
-build_hidden() {
-	local t=$1 cc=$2 acflags=$3 asm=$4
+# ---- hidden.so, state.so: small assembly fixtures (new files only) --------
+# build_asm TARGET CC "ARCH-CFLAGS" ASM OUT
+#   OUT  ET_DYN, src/ASM.S alone:
+#   hidden.so  an LL/SC loop or a transaction whose closing instruction is
+#              reached only through an indirect branch; `fuzz` (every
+#              boundary) must discover it
+#   state.so   effects the emulator must undo between trials (arm64, POWER)
+build_asm() {
+	local t=$1 cc=$2 acflags=$3 asm=$4 out=$5
 	local o=$tmp/$t
 	mkdir -p "$o" "$t"
 	$cc $ASFLAGS $acflags -fPIC -c "src/$asm.S" -o "$o/$asm.o"
-	$cc $acflags $LDFLAGS -shared -o "$t/hidden.so" "$o/$asm.o"
-	echo "built $t hidden.so"
+	$cc $acflags $LDFLAGS -shared -o "$t/$out" "$o/$asm.o"
+	echo "built $t $out"
 }
-build_hidden x86_64 gcc "-fcf-protection=none" hidden_x86_64
-build_hidden aarch64 aarch64-linux-gnu-gcc \
-	"-march=armv8-a -mno-outline-atomics -mbranch-protection=none" hidden_aarch64
-build_hidden aarch64-lse aarch64-linux-gnu-gcc \
-	"-march=armv8.1-a+lse -mbranch-protection=none" hidden_aarch64
-build_hidden ppc64 powerpc64-linux-gnu-gcc "-mabi=elfv1 -mcpu=power8" hidden_ppc64
-build_hidden ppc64le powerpc64le-linux-gnu-gcc "-mabi=elfv2 -mcpu=power8" hidden_ppc64
+A64="-march=armv8-a -mno-outline-atomics -mbranch-protection=none"
+A64LSE="-march=armv8.1-a+lse -mbranch-protection=none"
+build_asm x86_64 gcc "-fcf-protection=none" hidden_x86_64 hidden.so
+build_asm aarch64 aarch64-linux-gnu-gcc "$A64" hidden_aarch64 hidden.so
+build_asm aarch64-lse aarch64-linux-gnu-gcc "$A64LSE" hidden_aarch64 hidden.so
+build_asm ppc64 powerpc64-linux-gnu-gcc "-mabi=elfv1 -mcpu=power8" hidden_ppc64 hidden.so
+build_asm ppc64le powerpc64le-linux-gnu-gcc "-mabi=elfv2 -mcpu=power8" hidden_ppc64 hidden.so
+build_asm aarch64 aarch64-linux-gnu-gcc "$A64" state_aarch64 state.so
+build_asm ppc64 powerpc64-linux-gnu-gcc "-mabi=elfv1 -mcpu=power8" state_ppc64 state.so
+build_asm ppc64le powerpc64le-linux-gnu-gcc "-mabi=elfv2 -mcpu=power8" state_ppc64 state.so
 fi # ${1:-} != dwarf
 
 # ---- DWARF corpora (new files only; nothing above depends on them) --------

@@ -207,8 +207,8 @@ fn witnesses_reproduce_with_trace() {
     assert_eq!(dynamic["witness"]["start"], "0xb50");
 }
 
-/// One trial of `name` in `emu` (instrumented for `probes`) with `x0`/`r3`
-/// (the first argument) set to `arg0`.
+/// One trial of `name` in `emu` with `x0`/`r3` (the first argument) set to
+/// `arg0`, after instrumenting the function for `probe`.
 fn trial_in(
     emu: &mut Emulator,
     binary: &Binary,
@@ -227,6 +227,20 @@ fn trial_in(
         &probe.into_iter().collect::<Vec<_>>(),
     )
     .unwrap();
+    again_in(emu, binary, name, probe, mode, arg0)
+}
+
+/// The same without instrumenting again (the function's instrumentation
+/// stays from the last [`trial_in`]).
+fn again_in(
+    emu: &mut Emulator,
+    binary: &Binary,
+    name: &str,
+    probe: Option<u64>,
+    mode: ProbeMode,
+    arg0: u64,
+) -> probesafe::emu::Outcome {
+    let f = binary.functions.iter().find(|f| f.has_name(name)).unwrap();
     let mut input = Input::generate(binary.arch, 0x5eed, 0);
     input.args[0] = arg0;
     let toc = f.descriptor.and_then(|d| binary.read_u64(d + 8));
@@ -345,22 +359,113 @@ fn heap_window_pages_are_generated_and_random_pointers_fault() {
 
     // 300 more lazily mapped pages: at the next reset they are unmapped
     // (`far`'s among them), and reading `far` maps it again, the same.
+    let first = trial_in(&mut emu, &binary, "llsc_loop", None, ProbeMode::Count, far);
     assert!(emu.read_memory(far, 8).is_some());
     for i in 1..=300u64 {
         let p = far + i * 0x1000;
-        let out = trial_in(&mut emu, &binary, "llsc_loop", None, ProbeMode::Count, p);
+        let out = again_in(&mut emu, &binary, "llsc_loop", None, ProbeMode::Count, p);
         assert_eq!(out.exit, Exit::Returned);
     }
-    let wild = trial_in(
-        &mut emu,
-        &binary,
-        "llsc_loop",
-        None,
-        ProbeMode::Count,
-        0xdead_0000_0000,
-    );
-    assert!(matches!(wild.exit, Exit::Fault { .. }));
+    let wild = 0xdead_0000_0000;
+    let out = again_in(&mut emu, &binary, "llsc_loop", None, ProbeMode::Count, wild);
+    assert!(matches!(out.exit, Exit::Fault { .. }));
     assert!(emu.read_memory(far, 8).is_none(), "trimmed");
-    let back = trial_in(&mut emu, &binary, "llsc_loop", None, ProbeMode::Count, far);
+    let back = again_in(&mut emu, &binary, "llsc_loop", None, ProbeMode::Count, far);
     assert_eq!(back.return_value, first.return_value);
+
+    // Instrumenting the next function unmaps them all: a trial may map a
+    // bounded number of new pages, and pages left by other functions would
+    // make it depend on what the thread emulated before.
+    assert!(emu.read_memory(far, 8).is_some());
+    let _ = trial_in(&mut emu, &binary, "llsc_loop", None, ProbeMode::Count, wild);
+    assert!(emu.read_memory(far, 8).is_none(), "unmapped");
+}
+
+/// Regression: POWER `dcbz` and arm64 `dc zva` clear a cache block with a
+/// memset that no write hook sees, so the zeros stayed in the heap for
+/// every later trial (and later function) of the thread, and results
+/// depended on --jobs. The block is journaled and restored at the reset.
+#[test]
+fn cache_block_zeroing_is_undone_by_the_reset() {
+    for target in ["aarch64", "ppc64", "ppc64le"] {
+        let binary = Binary::open(&fixture(&format!("{target}/state.so"))).unwrap();
+        let mut emu = Emulator::new(&binary).unwrap();
+        // In the premapped heap, and in a page mapped on the first touch.
+        for p in [
+            probesafe::emu::HEAP_BASE + 0x2040,
+            probesafe::emu::HEAP_BASE + 0x2000_0040,
+        ] {
+            let line = p & !0x3f;
+            let premapped = Emulator::new(&binary).unwrap().read_memory(line, 64);
+            let out = trial_in(&mut emu, &binary, "zero_block", None, ProbeMode::Count, p);
+            assert_eq!(out.exit, Exit::Returned, "{target}");
+            let zeroed = emu.read_memory(line, 64).unwrap();
+            assert!(
+                zeroed.iter().all(|&b| b == 0),
+                "{target}: the block was cleared"
+            );
+            let wild = 0xdead_0000_0000;
+            let out = again_in(
+                &mut emu,
+                &binary,
+                "zero_block",
+                None,
+                ProbeMode::Count,
+                wild,
+            );
+            assert!(matches!(out.exit, Exit::Fault { .. }), "{target}");
+            let after = emu.read_memory(line, 64).unwrap();
+            assert!(
+                after.iter().any(|&b| b != 0),
+                "{target}: generated content is back"
+            );
+            if let Some(premapped) = premapped {
+                assert_eq!(after, premapped, "{target}: restored");
+            }
+        }
+    }
+}
+
+/// Regression: on POWER the call stub's save of the TOC pointer into the
+/// caller's frame was written past the journal and stayed on the stack for
+/// every later trial. After the reset the stack is as before any trial.
+#[test]
+fn the_call_stubs_toc_save_is_undone_by_the_reset() {
+    for target in ["ppc64", "ppc64le"] {
+        let binary = Binary::open(&fixture(&format!("{target}/hazards.so"))).unwrap();
+        let mut emu = Emulator::new(&binary).unwrap();
+        let base = probesafe::emu::STACK_BASE;
+        let pristine = emu.read_memory(base, 0x40000).unwrap();
+        let heap = probesafe::emu::HEAP_BASE + 0x1000;
+        let out = trial_in(
+            &mut emu,
+            &binary,
+            "wrapper_plt",
+            None,
+            ProbeMode::Count,
+            heap,
+        );
+        assert!(
+            !out.calls.is_empty(),
+            "{target}: the call was stubbed ({:?})",
+            out.exit
+        );
+        let wild = trial_in(
+            &mut emu,
+            &binary,
+            "llsc_loop",
+            None,
+            ProbeMode::Count,
+            0xdead_0000_0000,
+        );
+        assert!(matches!(wild.exit, Exit::Fault { .. }), "{target}");
+        let after = emu.read_memory(base, 0x40000).unwrap();
+        let changed: Vec<usize> = (0..after.len())
+            .filter(|&i| after[i] != pristine[i])
+            .collect();
+        assert!(
+            changed.is_empty(),
+            "{target}: stack bytes left changed at {changed:x?}"
+        );
+    }
 }

@@ -570,13 +570,15 @@ impl<'a> Detector<'a> {
             ..self.trial(start, start, ProbeMode::Trap, input, false)
         };
         let g = self.emu.run(&trial);
-        let harmless = !g.sc.iter().any(|s| s.after_hits > 0 && !s.ok)
+        // It followed the unprobed path to its end, a fault, or the budget
+        // (which it charged as the unprobed run would, and a one-point
+        // trial no less): no harm on the way is no harm in any point's
+        // own trial. A store-conditional that failed anyway, or a time
+        // limit, leaves it to them.
+        g.harm.is_none()
+            && !g.sc.iter().any(|s| s.after_hits > 0 && !s.ok)
             && !g.tx_aborts.iter().any(|a| a.by_trap)
-            && !g.trap_ended;
-        // A group trial charges the budget no more than the unprobed run
-        // would on the same path, and a one-point trial no less: cut by the
-        // budget, it still got as far as each point's own trial would have.
-        harmless && matches!(g.exit, Exit::Returned | Exit::Fault { .. } | Exit::Budget)
+            && matches!(g.exit, Exit::Returned | Exit::Fault { .. } | Exit::Budget)
     }
 
     fn baselines(&mut self, start: u64, addr: u64, inputs: &[(u64, Input)]) -> Vec<(u64, Outcome)> {

@@ -75,6 +75,9 @@ pub(crate) enum Stop {
     Budget,
     /// The wall-clock limit passed.
     Timeout,
+    /// A group trial: a trap at one of its points would break the sequence
+    /// at this address.
+    Harm(u64),
 }
 
 /// One journaled store: the bytes it overwrote.
@@ -94,6 +97,33 @@ pub struct ScResult {
     pub ok: bool,
     /// Probe hits before it.
     pub after_hits: u32,
+}
+
+/// A cache-block zeroing instruction: its address is `base + index`.
+#[derive(Clone, Copy, Debug)]
+struct ZeroBlock {
+    /// POWER `rA` (none for `0`).
+    base: Option<i32>,
+    index: i32,
+}
+
+impl ZeroBlock {
+    /// POWER `dcbz rA, rB` / `dcbzl`, arm64 `dc zva, Xt`.
+    fn of(arch: Arch, insn: &Insn) -> Option<ZeroBlock> {
+        let ops: Vec<&str> = insn.op_str.split(',').map(str::trim).collect();
+        match (arch, insn.mnemonic.as_str(), ops.as_slice()) {
+            // `rA` = 0 stands for the value 0, not r0.
+            (Arch::Ppc64 | Arch::Ppc64le, "dcbz" | "dcbzl", [ra, rb]) => Some(ZeroBlock {
+                base: abi::gpr_by_name(arch, ra).filter(|_| !matches!(*ra, "0" | "r0")),
+                index: abi::gpr_by_name(arch, rb)?,
+            }),
+            (Arch::Aarch64, "dc", [op, xt]) if op.eq_ignore_ascii_case("zva") => Some(ZeroBlock {
+                base: None,
+                index: abi::gpr_by_name(arch, xt)?,
+            }),
+            _ => None,
+        }
+    }
 }
 
 /// A stubbed call.
@@ -141,13 +171,17 @@ pub(crate) struct State {
     probe: Option<u64>,
     /// A group trial's points, with the hits each may still trap.
     armed: AddrMap<u32>,
-    /// Blocks executed now are not charged to the budget (a group trial's
-    /// trap machinery).
-    uncharged: bool,
-    /// The next block is not charged (a group trial resuming after a hit).
-    free_block: bool,
     /// This trial is a group trial.
     grouped: bool,
+    /// Group trial: a trap came after the last load-linked (its
+    /// reservation would be gone).
+    reservation_lost: bool,
+    /// A transaction is open (the driver's transaction model says so).
+    tx_open: bool,
+    /// The function's load-linked instructions.
+    ll_at: AddrMap<()>,
+    /// The function's cache-block zeroing instructions.
+    zero_at: AddrMap<ZeroBlock>,
     skip_probe: bool,
     count_only: bool,
     probe_count: u64,
@@ -254,6 +288,28 @@ fn set_cpu_model<D>(uc: &mut Unicorn<'_, D>, arch: Arch) -> Result<(), String> {
     Ok(())
 }
 
+/// The size of the buffer Unicorn translates code into, per emulator (one
+/// per worker thread). Unicorn's default is 1 GiB, which a run over a whole
+/// libc fills, page by page, on every worker, since translations are kept;
+/// when this one is full, Unicorn drops them all and starts again.
+const CODE_BUFFER: u32 = 128 << 20;
+
+/// Must come before the engine's first use, as the CPU model.
+fn set_code_buffer<D>(uc: &mut Unicorn<'_, D>, bytes: u32) -> Result<(), String> {
+    use unicorn_engine_sys as sys;
+    let handle = uc.get_handle() as *mut sys::uc_engine;
+    let write =
+        sys::ControlType(sys::ControlType::TCG_BUFFER_SIZE.0 | sys::ControlType::IO_WRITE.0);
+    // SAFETY: a live engine handle, and the one u32 argument this control
+    // takes.
+    let err = unsafe { sys::uc_ctl(handle, write, bytes) };
+    if err == sys::uc_error::OK {
+        Ok(())
+    } else {
+        Err(format!("setting the code buffer size: {err:?}"))
+    }
+}
+
 fn uc_err(what: &str, e: unicorn_engine::unicorn_const::uc_error) -> String {
     format!("{what}: {e:?}")
 }
@@ -300,6 +356,7 @@ impl Emulator {
         };
         let mut uc = Unicorn::new_with_data(uc_arch, mode, state)
             .map_err(|e| uc_err("opening the emulator", e))?;
+        set_code_buffer(&mut uc, CODE_BUFFER)?;
         set_cpu_model(&mut uc, arch)?;
         let mask = Self::mask_of(arch);
         if arch.is_ppc() {
@@ -433,29 +490,12 @@ impl Emulator {
     }
 
     fn add_global_hooks(&mut self) -> Result<(), String> {
-        let big = self.arch.big_endian();
         self.uc
             .add_mem_hook(
                 HookType::MEM_READ_UNMAPPED | HookType::MEM_WRITE_UNMAPPED,
                 1,
                 0,
-                move |uc, _ty, addr, _size, _value| {
-                    let page = addr & !(PAGE - 1);
-                    let state = uc.get_data_mut();
-                    // Only the heap window: generated pointers and what
-                    // lies after them. A random word used as a pointer is
-                    // a fault, as it would most likely be on hardware.
-                    let in_heap = (HEAP_BASE..HEAP_BASE + HEAP_WINDOW).contains(&page);
-                    if !in_heap || state.lazy_pages >= LAZY_PAGE_LIMIT {
-                        return false;
-                    }
-                    state.lazy_pages += 1;
-                    if uc.mem_map(page, PAGE, Prot::READ | Prot::WRITE).is_err() {
-                        return false;
-                    }
-                    uc.get_data_mut().lazy_mapped.push(page);
-                    uc.mem_write(page, &page_content(page, big)).is_ok()
-                },
+                move |uc, _ty, addr, _size, _value| map_lazy_page(uc, addr & !(PAGE - 1)),
             )
             .map_err(|e| uc_err("adding the lazy-memory hook", e))?;
         self.uc
@@ -476,11 +516,7 @@ impl Emulator {
                 let state = uc.get_data_mut();
                 let n = i64::from(size.div_ceil(4).max(1));
                 state.executed += n as u64;
-                if state.free_block {
-                    state.free_block = false;
-                } else if !state.uncharged {
-                    state.budget -= n;
-                }
+                state.budget -= n;
                 state.blocks += 1;
                 state.last_block = (addr, size);
                 if state.in_handler && state.handler_blocks.len() < 4096 {
@@ -522,11 +558,18 @@ impl Emulator {
             let _ = self.uc.remove_hook(hook);
         }
         let (cstart, cend) = (self.to_cpu(start), self.to_cpu(end));
+        // A trial may map at most LAZY_PAGE_LIMIT new pages: pages left
+        // mapped by the functions this thread emulated before would let it
+        // touch more. Each function starts from none, so its trials depend
+        // on nothing but the function (and not on --jobs).
+        self.unmap_lazy_pages();
         {
             let state = self.uc.get_data_mut();
             state.sc_at.clear();
             state.sc_after.clear();
             state.tx_at.clear();
+            state.ll_at.clear();
+            state.zero_at.clear();
             state.stubs.clear();
             state.region = (cstart, cend);
         }
@@ -536,6 +579,10 @@ impl Emulator {
         }
         for insn in insns {
             let at = self.to_cpu(insn.address);
+            if let Some(zero) = ZeroBlock::of(self.arch, insn) {
+                self.uc.get_data_mut().zero_at.insert(at, zero);
+                addresses.push(at);
+            }
             match insn.class {
                 Class::StoreConditional => {
                     let status = if self.arch.is_ppc() {
@@ -554,6 +601,10 @@ impl Emulator {
                         addresses.push(at);
                         addresses.push(at + u64::from(insn.len));
                     }
+                }
+                Class::LoadLinked => {
+                    self.uc.get_data_mut().ll_at.insert(at, ());
+                    addresses.push(at);
                 }
                 Class::TxBegin
                 | Class::TxEnd
@@ -648,8 +699,6 @@ impl Emulator {
     /// Model an exception return's effect on the reservation by executing
     /// the architecture's own clearing instruction.
     fn clear_reservation(&mut self) {
-        let state = self.uc.get_data_mut();
-        state.uncharged = state.grouped;
         match self.arch {
             Arch::Aarch64 => {
                 let _ = self.uc.emu_start(SCRATCH_CODE, SCRATCH_CODE + 4, 0, 1);
@@ -668,7 +717,6 @@ impl Emulator {
         }
         // The scratch store is not part of the program's effects.
         let state = self.uc.get_data_mut();
-        state.uncharged = false;
         state
             .journal
             .retain(|j| j.addr & !(PAGE - 1) != SCRATCH_CODE);
@@ -682,6 +730,11 @@ impl Emulator {
         if self.uc.get_data().lazy_mapped.len() <= LAZY_KEEP {
             return;
         }
+        self.unmap_lazy_pages();
+    }
+
+    /// Unmap every lazily mapped page.
+    fn unmap_lazy_pages(&mut self) {
         let pages = std::mem::take(&mut self.uc.get_data_mut().lazy_mapped);
         for page in pages {
             let _ = self.uc.mem_unmap(page, PAGE);
@@ -695,6 +748,63 @@ impl Emulator {
             let _ = self.uc.mem_write(j.addr, &j.old[..usize::from(j.len)]);
         }
     }
+}
+
+/// Map the heap page `page` with its generated content, if it is in the
+/// heap window and the trial may map another page. Only the heap window:
+/// generated pointers and what lies after them. A random word used as a
+/// pointer is a fault, as it would most likely be on hardware.
+fn map_lazy_page(uc: &mut Unicorn<'_, State>, page: u64) -> bool {
+    let state = uc.get_data_mut();
+    let in_heap = (HEAP_BASE..HEAP_BASE + HEAP_WINDOW).contains(&page);
+    if !in_heap || state.lazy_pages >= LAZY_PAGE_LIMIT {
+        return false;
+    }
+    state.lazy_pages += 1;
+    let big = state.arch.is_some_and(Arch::big_endian);
+    if uc.mem_map(page, PAGE, Prot::READ | Prot::WRITE).is_err() {
+        return false;
+    }
+    uc.get_data_mut().lazy_mapped.push(page);
+    uc.mem_write(page, &page_content(page, big)).is_ok()
+}
+
+/// Journal the bytes a cache-block zeroing instruction (POWER `dcbz`,
+/// arm64 `dc zva`) is about to clear: Unicorn clears them with a plain
+/// memset that no write hook sees. The whole aligned 256 bytes around the
+/// address cover any block size.
+fn journal_zeroed_block(uc: &mut Unicorn<'_, State>, addr: u64) {
+    let block = addr & !0xff;
+    for chunk in (block..block + 0x100).step_by(16) {
+        let mut old = [0u8; 16];
+        if uc.mem_read(chunk, &mut old).is_err()
+            && (!map_lazy_page(uc, chunk & !(PAGE - 1)) || uc.mem_read(chunk, &mut old).is_err())
+        {
+            continue;
+        }
+        uc.get_data_mut().journal.push(Journaled {
+            addr: chunk,
+            len: 16,
+            old,
+        });
+    }
+}
+
+/// Write guest memory the way the program's own stores are: journaled, so
+/// that the next trial's reset undoes it (a store by the stub or handler
+/// model left in place would make later trials depend on earlier ones).
+fn write_journaled(uc: &mut Unicorn<'_, State>, addr: u64, bytes: &[u8]) {
+    let len = bytes.len().min(16);
+    let mut old = [0u8; 16];
+    if uc.mem_read(addr, &mut old[..len]).is_err() {
+        return;
+    }
+    uc.get_data_mut().journal.push(Journaled {
+        addr,
+        len: len as u8,
+        old,
+    });
+    let _ = uc.mem_write(addr, &bytes[..len]);
 }
 
 /// Above this many hooked addresses in a function, one hook covers it.
@@ -751,20 +861,24 @@ mod hooks {
         if let Some(&status) = state.sc_at.get(&addr) {
             state.sc_pending = Some((addr, status));
         }
-        if state.probe == Some(addr) || state.armed.contains_key(&addr) {
-            let traps = match state.armed.get_mut(&addr) {
-                Some(left) if !state.skip_probe && !state.count_only => {
-                    let traps = *left > 0;
-                    *left = left.saturating_sub(1);
-                    traps
-                }
-                _ => true,
-            };
+        if let Some(zero) = state.zero_at.get(&addr).copied() {
+            let reg = |id| uc.reg_read(id).unwrap_or(0);
+            let ea = zero.base.map_or(0, reg).wrapping_add(reg(zero.index));
+            journal_zeroed_block(uc, ea);
+        }
+        let state = uc.get_data_mut();
+        if state.grouped && group_trap_harms(state, addr) {
+            state.stop = Some(Stop::Harm(addr));
+            let _ = uc.emu_stop();
+            return;
+        }
+        let state = uc.get_data_mut();
+        if state.probe == Some(addr) {
             if state.skip_probe {
                 state.skip_probe = false;
             } else if state.count_only {
                 state.probe_count += 1;
-            } else if traps {
+            } else {
                 state.stop = Some(if state.in_handler {
                     Stop::Reentry(addr)
                 } else {
@@ -783,6 +897,33 @@ mod hooks {
         if let Some(stub) = state.stubs.get(&addr).copied() {
             stub_call(uc, addr, stub);
         }
+    }
+
+    /// A group trial at `addr`: the probe's effects are not applied (the run
+    /// stays on the unprobed path) but followed, and whether a trap at one
+    /// of the points would break a sequence here is said at once: a trap
+    /// inside a transaction or on its begin aborts it; a store-conditional
+    /// after a trap that came after its load-linked fails (the exception
+    /// return clears the reservation; a trap on the load-linked itself
+    /// clears it after the single step).
+    fn group_trap_harms(state: &mut State, addr: u64) -> bool {
+        let traps = match state.armed.get_mut(&addr) {
+            Some(left) if *left > 0 => {
+                *left -= 1;
+                state.hits += 1;
+                true
+            }
+            _ => false,
+        };
+        if traps && (state.tx_open || state.tx_at.get(&addr) == Some(&Class::TxBegin)) {
+            return true;
+        }
+        if state.ll_at.contains_key(&addr) {
+            state.reservation_lost = traps;
+        } else if traps {
+            state.reservation_lost = true;
+        }
+        state.reservation_lost && state.sc_at.contains_key(&addr)
     }
 
     fn sc_succeeded(uc: &Unicorn<'_, State>, status: ScStatus) -> bool {
@@ -838,7 +979,7 @@ mod hooks {
             } else {
                 r2.to_le_bytes()
             };
-            let _ = uc.mem_write(r1.wrapping_add(slot), &bytes);
+            write_journaled(uc, r1.wrapping_add(slot), &bytes);
         }
         let _ = uc.reg_write(abi.pc, addr + u64::from(stub.len));
     }

@@ -184,12 +184,13 @@ pub struct Trial<'a> {
     pub toc: Option<u64>,
     /// The probe point.
     pub probe: Option<u64>,
-    /// A group trial (`probe` is then `None`): trap at each of these points
-    /// at its first hits (at most the hit limit each), with no livelock
-    /// proof. The trap
-    /// machinery's own blocks are not charged to the budget, so the run
-    /// gets at least as far as a one-point trial with the same budget.
-    /// Only `Trap` mode.
+    /// A group trial (`probe` is then `None`, `Trap` mode): the run takes
+    /// the unprobed path while following a trap at each of these points at
+    /// its first hits (the hit limit each), and stops at the first place
+    /// where one of those traps would break a sequence: a store-conditional
+    /// after a trap that came after its load-linked, a trap inside a
+    /// transaction or on its begin ([`Outcome::harm`]). Without harm, each
+    /// point's own trial would have followed the same path.
     pub group: &'a [u64],
     /// What the probe does.
     pub mode: ProbeMode,
@@ -356,9 +357,9 @@ pub struct Outcome {
     pub stores: Vec<(u64, u8)>,
     /// In `Write` mode, the calls made before the first hit.
     pub calls_before_hit: Option<usize>,
-    /// The trap machinery ended the run (a fault while single-stepping the
-    /// probed instruction, say), not the program's own path.
-    pub trap_ended: bool,
+    /// A group trial stopped here: a trap at one of its points would break
+    /// the sequence at this address.
+    pub harm: Option<u64>,
 }
 
 /// The transaction model's state.
@@ -400,25 +401,12 @@ impl Outcome {
             writes: Vec::new(),
             stores: Vec::new(),
             calls_before_hit: None,
-            trap_ended: false,
+            harm: None,
         }
     }
 }
 
 impl Exit {
-    /// Whether the program's own path ends this way wherever it happens:
-    /// a return, or a memory access that faults (the single-stepped
-    /// instruction faults as it would have run normally).
-    fn is_program_end(&self) -> bool {
-        match self {
-            Exit::Returned => true,
-            Exit::Fault { reason, .. } => {
-                reason.ends_with("_UNMAPPED") || reason.ends_with("_PROT")
-            }
-            _ => false,
-        }
-    }
-
     /// One line for people.
     pub fn describe(&self) -> String {
         match self {
@@ -456,12 +444,18 @@ impl Emulator {
         let mut out = Outcome::empty();
         let mut seen: Vec<(Vec<u64>, Vec<u8>, u32)> = Vec::new();
         let mut pc = self.to_cpu(trial.start);
-        let grouped = !trial.group.is_empty() && trial.mode == ProbeMode::Trap;
         out.exit = loop {
             match self.go(pc, SENTINEL) {
                 Ok(None) => break Exit::Returned,
                 Err(exit) => break exit,
-                Ok(Some(Stop::Tx(at))) => pc = self.tx_op(at, &mut out),
+                Ok(Some(Stop::Tx(at))) => {
+                    pc = self.tx_op(at, &mut out);
+                    self.uc.get_data_mut().tx_open = self.tx.depth > 0;
+                }
+                Ok(Some(Stop::Harm(at))) => {
+                    out.harm = Some(self.from_cpu(at));
+                    break Exit::Budget;
+                }
                 Ok(Some(Stop::Probe(at))) => {
                     out.hits += 1;
                     self.uc.get_data_mut().hits = out.hits;
@@ -490,21 +484,6 @@ impl Emulator {
                         }
                         continue;
                     }
-                    if grouped {
-                        // Every trap of a group trial is a first few hits of
-                        // its point: no livelock proof, no hit limit.
-                        match self.hit(at, trial, &mut out) {
-                            Hit::Continue(next) => {
-                                pc = next;
-                                self.uc.get_data_mut().free_block = true;
-                            }
-                            Hit::End(exit) => {
-                                out.trap_ended = !exit.is_program_end();
-                                break exit;
-                            }
-                        }
-                        continue;
-                    }
                     let (regs, mem) = self.snapshot();
                     if let Some(i) = seen.iter().position(|(r, m, _)| *r == regs && *m == mem) {
                         break Exit::Livelock {
@@ -530,10 +509,11 @@ impl Emulator {
             out.stores = self.observable_stores();
         }
         let state = self.uc.get_data_mut();
+        if state.grouped {
+            out.hits = state.hits;
+        }
         state.armed.clear();
         state.grouped = false;
-        state.uncharged = false;
-        state.free_block = false;
         out.sc = std::mem::take(&mut state.sc_log);
         out.calls = std::mem::take(&mut state.calls);
         out.reached = state.probe_count;
@@ -596,6 +576,10 @@ impl Emulator {
         self.undo_journal(0);
         self.trim_lazy_pages();
         let _ = self.uc.context_restore(&self.pristine);
+        // The reservation / exclusive monitor is not part of Unicorn's
+        // saved context: one left by an earlier trial's load-linked would
+        // let this trial's first store-conditional succeed.
+        self.clear_reservation();
         self.tx = TxState::default();
         let probe = trial.probe.map(|p| self.to_cpu(p));
         let region = self.uc.get_data().region;
@@ -615,8 +599,8 @@ impl Emulator {
                 }
             }
             state.grouped = !state.armed.is_empty();
-            state.uncharged = false;
-            state.free_block = false;
+            state.reservation_lost = false;
+            state.tx_open = false;
             state.skip_probe = false;
             state.count_only = trial.mode == ProbeMode::Count;
             state.probe_count = 0;
@@ -784,7 +768,6 @@ impl Emulator {
         {
             let state = self.uc.get_data_mut();
             state.skip_probe = true;
-            state.uncharged = state.grouped;
             state.stop = None;
             if state.tracing {
                 state.trace.push(TraceEvent::Step { at });
@@ -796,7 +779,6 @@ impl Emulator {
         let result = self.uc.emu_start(at, SENTINEL, 0, 1);
         let stop = self.uc.get_data_mut().stop.take();
         self.uc.get_data_mut().skip_probe = false;
-        self.uc.get_data_mut().uncharged = false;
         match (stop, result) {
             (Some(Stop::Tx(t)), _) => Ok(self.tx_op(t, out)),
             (Some(Stop::Budget), _) => Err(Exit::Budget),
@@ -828,9 +810,11 @@ impl Emulator {
             }
             None => {
                 self.set_reg(self.abi.sp, handler_sp - 8);
-                let _ = self
-                    .uc
-                    .mem_write(handler_sp - 8, &HANDLER_SENTINEL.to_le_bytes());
+                super::write_journaled(
+                    &mut self.uc,
+                    handler_sp - 8,
+                    &HANDLER_SENTINEL.to_le_bytes(),
+                );
             }
         }
         if self.arch.is_ppc() {
@@ -865,7 +849,7 @@ impl Emulator {
                     let mut scratch = Outcome::empty();
                     pc = self.tx_op(t, &mut scratch);
                 }
-                Ok(Some(Stop::Probe(_))) | Ok(None) | Err(_) => break,
+                Ok(Some(Stop::Probe(_) | Stop::Harm(_))) | Ok(None) | Err(_) => break,
                 Ok(Some(Stop::Budget)) => {
                     result = Err(Exit::Budget);
                     break;
