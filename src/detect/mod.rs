@@ -512,19 +512,19 @@ impl<'a> Detector<'a> {
     /// Points outside every static window (see [`Self::outside_windows`]):
     /// does a trap at one of them still make a store-conditional fail or a
     /// transaction abort? A trap that does harm there shows at its first
-    /// hits, so each point traps at most [`DISCOVERY_HITS`] times; and no
+    /// hits, so each point traps at most 8 times (`DISCOVERY_HITS`); and no
     /// unprobed run is needed to know whether an input reaches it.
     ///
     /// The points share the function's inputs, and each input first runs
-    /// once with all of them trapping (a group trial). A trap changes
-    /// nothing but the reservation and the transaction state, so when no
-    /// store-conditional fails and no transaction aborts in that run, it
-    /// followed the unprobed path, and so would the one-point trial of each
-    /// point, which traps at a subset of the same hits: none of them can
-    /// show harm. One-point trials run only where the group trial cannot
-    /// stand for them: something failed (then each point's own trial says
-    /// which), the trap machinery ended the run, or the budget ran out
-    /// before the point's trial would have stopped.
+    /// once as a group trial ([`Trial::group`]): on the unprobed path, with
+    /// a trap followed at each point's first hits. A trap changes nothing
+    /// but the reservation and the transaction state, so when the group
+    /// trial meets no place where one of those traps would break a
+    /// sequence, each point's one-point trial would have followed the same
+    /// path and can show no harm. One-point trials run only where it cannot
+    /// stand for them: such a place was met (each point's own trial then
+    /// says which), a store-conditional failed anyway, or the time limit
+    /// passed.
     pub fn confirm_outside_windows(&mut self, points: &mut [&mut Point]) {
         let addrs: Vec<u64> = points.iter().map(|p| p.address_value()).collect();
         let arch = self.binary.arch;

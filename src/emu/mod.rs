@@ -754,7 +754,7 @@ impl Emulator {
 /// heap window and the trial may map another page. Only the heap window:
 /// generated pointers and what lies after them. A random word used as a
 /// pointer is a fault, as it would most likely be on hardware.
-fn map_lazy_page(uc: &mut Unicorn<'_, State>, page: u64) -> bool {
+pub(super) fn map_lazy_page(uc: &mut Unicorn<'_, State>, page: u64) -> bool {
     let state = uc.get_data_mut();
     let in_heap = (HEAP_BASE..HEAP_BASE + HEAP_WINDOW).contains(&page);
     if !in_heap || state.lazy_pages >= LAZY_PAGE_LIMIT {
@@ -793,7 +793,7 @@ fn journal_zeroed_block(uc: &mut Unicorn<'_, State>, addr: u64) {
 /// Write guest memory the way the program's own stores are: journaled, so
 /// that the next trial's reset undoes it (a store by the stub or handler
 /// model left in place would make later trials depend on earlier ones).
-fn write_journaled(uc: &mut Unicorn<'_, State>, addr: u64, bytes: &[u8]) {
+pub(super) fn write_journaled(uc: &mut Unicorn<'_, State>, addr: u64, bytes: &[u8]) {
     let len = bytes.len().min(16);
     let mut old = [0u8; 16];
     if uc.mem_read(addr, &mut old[..len]).is_err() {
@@ -861,7 +861,10 @@ mod hooks {
         if let Some(&status) = state.sc_at.get(&addr) {
             state.sc_pending = Some((addr, status));
         }
-        if let Some(zero) = state.zero_at.get(&addr).copied() {
+        if let Some(zero) = (!state.zero_at.is_empty())
+            .then(|| state.zero_at.get(&addr).copied())
+            .flatten()
+        {
             let reg = |id| uc.reg_read(id).unwrap_or(0);
             let ea = zero.base.map_or(0, reg).wrapping_add(reg(zero.index));
             journal_zeroed_block(uc, ea);

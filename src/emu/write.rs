@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::{abi, page_content, Emulator, Journaled, Prot, PAGE, STACK_BASE, STACK_SIZE};
+use super::{abi, page_content, Emulator, PAGE, STACK_BASE, STACK_SIZE};
 
 /// Where a write goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -142,30 +142,14 @@ impl Emulator {
         } else {
             value.to_le_bytes()[..size].to_vec()
         };
-        let mut old = [0u8; 16];
-        if self.uc.mem_read(addr, &mut old[..size]).is_err() {
-            // A page nobody touched yet: materialise it as a load would.
-            let page = addr & !(PAGE - 1);
-            if page < 0x10000
-                || self
-                    .uc
-                    .mem_map(page, PAGE, Prot::READ | Prot::WRITE)
-                    .is_err()
-                || self
-                    .uc
-                    .mem_write(page, &page_content(page, self.arch.big_endian()))
-                    .is_err()
-                || self.uc.mem_read(addr, &mut old[..size]).is_err()
-            {
-                return;
-            }
+        // A heap page nobody touched yet is materialised as a load would.
+        let mut probe = [0u8; 1];
+        if self.uc.mem_read(addr, &mut probe).is_err()
+            && !super::map_lazy_page(&mut self.uc, addr & !(PAGE - 1))
+        {
+            return;
         }
-        self.uc.get_data_mut().journal.push(Journaled {
-            addr,
-            len: size as u8,
-            old,
-        });
-        let _ = self.uc.mem_write(addr, &bytes);
+        super::write_journaled(&mut self.uc, addr, &bytes);
     }
 
     /// Every byte stored during the trial outside the stack: `(address,

@@ -1,6 +1,6 @@
 //! `probesafe fuzz`: the batch driver over a whole binary.
 //!
-//! It runs the [`Analyzer`](crate::hazard::Analyzer) over every selected
+//! It runs the [`Analyzer`] over every selected
 //! function in parallel with property-based inputs ([`inputs`]) whose
 //! hazardous cases are shrunk to minimal witnesses, takes a deterministic
 //! share of the functions when sharded ([`Shard`]), and keeps a
