@@ -13,11 +13,27 @@ fi
 
 missing=()
 command -v cmake >/dev/null 2>&1 || missing+=(cmake)
-# libclang is found through llvm-config or the usual Debian locations.
-if ! compgen -G "/usr/lib/llvm-*/lib/libclang*.so*" >/dev/null &&
-	! compgen -G "/usr/lib/*/libclang*.so*" >/dev/null; then
-	missing+=(libclang-dev)
-fi
+# bindgen (through clang-sys) loads libclang.so, libclang-N.so or
+# libclang.so.N, and needs clang's own headers beside it. libclang-cpp.so.N
+# (installed with the LLVM tools) is another library and does not do: on
+# Debian, ask dpkg for the development package that brings both.
+have_libclang() {
+	if [[ -n ${LIBCLANG_PATH:-} ]]; then
+		compgen -G "$LIBCLANG_PATH/libclang.so*" >/dev/null ||
+			compgen -G "$LIBCLANG_PATH/libclang-[0-9]*.so*" >/dev/null
+		return
+	fi
+	if command -v dpkg-query >/dev/null 2>&1; then
+		dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' 'libclang-dev' 'libclang-[0-9]*-dev' 2>/dev/null |
+			grep -q '^ii '
+		return
+	fi
+	compgen -G "/usr/lib/llvm-*/lib/libclang.so" >/dev/null ||
+		compgen -G "/usr/lib*/libclang.so" >/dev/null ||
+		compgen -G "/usr/lib/*/libclang.so" >/dev/null ||
+		compgen -G "/usr/lib/*/libclang-[0-9]*.so" >/dev/null
+}
+have_libclang || missing+=(libclang-dev)
 command -v qemu-aarch64 >/dev/null 2>&1 || missing+=(qemu-user)
 
 if ((${#missing[@]} == 0)); then
