@@ -27,6 +27,10 @@ FUNC(alt_user)
 ENDF(alt_user)
 
 	.subsection 1
+/* What objcopy --prefix-symbols=__kvm_nvhe_ makes of a mapping symbol in
+ * the nVHE hypervisor's objects; kallsyms leaves it out, so it does not
+ * end alt_user's bytes. */
+__kvm_nvhe_$x:
 662:	add	x0, x0, #1	/* replacement of the nop at 661 (+0x10) */
 663:	ldxr	x2, [x1]	/* +0x14: the LL/SC loop alt_user runs */
 	add	x2, x2, #1	/* +0x18 */

@@ -26,6 +26,29 @@ const KERNEL_SYMBOLS: &[&str] = &[
     "linux_banner",
 ];
 
+/// Symbols that scripts/kallsyms leaves out of the kernel's table, by
+/// prefix: mapping symbols (`$x`, `$d`, also with the nVHE hypervisor's
+/// `__kvm_nvhe_` prefix), local labels, linker thunks and veneers, CRCs.
+/// They do not end the previous symbol's bytes.
+const IGNORED_PREFIXES: &[&str] = &[
+    "$",
+    ".L",
+    "__crc_",
+    "__efistub_",
+    "__kvm_nvhe_$",
+    "__kvm_nvhe_.L",
+    "__AArch64ADRPThunk_",
+    "__ARMV5PILongThunk_",
+    "__ARMV7PILongThunk_",
+    "__ThumbV7PILongThunk_",
+    "__LA25Thunk_",
+    "__microLA25Thunk_",
+    "__kcfi_typeid_",
+];
+
+/// The same, by suffix (ARM interworking veneers).
+const IGNORED_SUFFIXES: &[&str] = &["_from_arm", "_from_thumb", "_veneer"];
+
 impl Binary {
     /// Whether the file is a linked kernel image (vmlinux): an ET_EXEC with
     /// the kernel's own symbols (`_stext`, `__start_kprobe_blacklist`, ...)
@@ -73,8 +96,8 @@ impl Binary {
         let mut next = None;
         let counts = |name: &str, st_type: u8| {
             !name.is_empty()
-                && !name.starts_with('$')
-                && !name.starts_with(".L")
+                && !IGNORED_PREFIXES.iter().any(|p| name.starts_with(p))
+                && !IGNORED_SUFFIXES.iter().any(|p| name.ends_with(p))
                 && st_type != elf::STT_SECTION
                 && st_type != elf::STT_FILE
         };
