@@ -19,6 +19,8 @@
 #                        ET_DYN, src/writes.c at -O0/-O2 with -g: the write-check cases
 #   hidden.so            ET_DYN, src/hidden_<arch>.S: a window behind an indirect branch
 #   state.so             ET_DYN, src/state_<arch>.S (aarch64, ppc64, ppc64le): effects to undo
+#   vmlinux-alt          ET_EXEC via src/vmlinux.lds, src/alt_<arch>.S (x86_64, aarch64,
+#                        ppc64, ppc64le): code past a function's ELF size (kallsyms)
 #   dwarf-O*.counts      raw DWARF counts of each (commands inside), see DWARF.md
 #   x86_64 and aarch64 only:
 #   dwarf-O2-dwarf4.so   src/dwarf.c at -O2 with -gdwarf-4
@@ -219,6 +221,27 @@ build_asm ppc64le powerpc64le-linux-gnu-gcc "-mabi=elfv2 -mcpu=power8" hidden_pp
 build_asm aarch64 aarch64-linux-gnu-gcc "$A64" state_aarch64 state.so
 build_asm ppc64 powerpc64-linux-gnu-gcc "-mabi=elfv1 -mcpu=power8" state_ppc64 state.so
 build_asm ppc64le powerpc64le-linux-gnu-gcc "-mabi=elfv2 -mcpu=power8" state_ppc64 state.so
+
+# ---- vmlinux-alt: code past a function's ELF size (new files only) --------
+# build_alt TARGET CC "ARCH-CFLAGS" "KERNEL-CFLAGS" KERNEL_BASE ASM
+#   vmlinux-alt  ET_EXEC through src/vmlinux.lds (a kernel image), src/ASM.S
+#                alone: alt_user's replacement sequence and out-of-line code
+#                in `.subsection 1`, after its ELF size and before the next
+#                symbol (after_alt): kallsyms gives alt_user those bytes
+build_alt() {
+	local t=$1 cc=$2 acflags=$3 kcflags=$4 kbase=$5 asm=$6
+	local o=$tmp/$t
+	mkdir -p "$o" "$t"
+	$cc $ASFLAGS $acflags $kcflags -c "src/$asm.S" -o "$o/$asm.k.o"
+	$cc $acflags $LDFLAGS -static -no-pie -T src/vmlinux.lds \
+		-Wl,--defsym=KERNEL_BASE="$kbase" -Wl,--no-warn-rwx-segments \
+		-o "$t/vmlinux-alt" "$o/$asm.k.o"
+	echo "built $t vmlinux-alt"
+}
+build_alt x86_64 gcc "-fcf-protection=none" "$KX86" 0xffffffff81000000 alt_x86_64
+build_alt aarch64 aarch64-linux-gnu-gcc "$A64" "$KA64" 0xffff800080000000 alt_aarch64
+build_alt ppc64 powerpc64-linux-gnu-gcc "-mabi=elfv1 -mcpu=power8" "$KPPC" 0xc000000000000000 alt_ppc64
+build_alt ppc64le powerpc64le-linux-gnu-gcc "-mabi=elfv2 -mcpu=power8" "$KPPC" 0xc000000000000000 alt_ppc64
 fi # ${1:-} != dwarf
 
 # ---- DWARF corpora (new files only; nothing above depends on them) --------

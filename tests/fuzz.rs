@@ -256,8 +256,8 @@ fn resume_after_sigterm_gives_the_uninterrupted_report() {
     assert_eq!(stderr(&out).lines().count(), 1);
 }
 
-#[test]
-fn sarif_validates_against_the_sarif_2_1_0_schema() {
+/// The OASIS SARIF 2.1.0 schema, with its two broken patterns fixed.
+fn sarif_schema() -> Value {
     // tests/data/sarif-schema-2.1.0.json is the OASIS SARIF 2.1.0 schema
     // (draft-07, $id .../oasis-tcs/sarif-spec/.../sarif-schema-2.1.0.json) as
     // shipped in the serde-sarif 0.8.0 crate on crates.io (src/schema.json).
@@ -287,6 +287,12 @@ fn sarif_validates_against_the_sarif_2_1_0_schema() {
         }
     }
     assert_eq!(fix(&mut schema), 2, "the two language patterns");
+    schema
+}
+
+#[test]
+fn sarif_validates_against_the_sarif_2_1_0_schema() {
+    let schema = sarif_schema();
     let validator = jsonschema::draft7::new(&schema).expect("the schema compiles");
     for file in [
         "aarch64/hazards-stripped.so",
@@ -548,4 +554,25 @@ fn windows_the_static_map_misses_are_discovered() {
             );
         }
     }
+}
+
+/// Point specs that named no point are tool execution notifications in a
+/// valid SARIF log (issue 12).
+#[test]
+fn sarif_with_unresolved_specs_validates() {
+    let schema = sarif_schema();
+    let validator = jsonschema::draft7::new(&schema).expect("the schema compiles");
+    let bin = arg(&fixture("aarch64/hazards.so"));
+    let out = probesafe(["check", &bin, "add3", "0x0", "nope", "--format", "sarif"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let log: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&log)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    let notes = log["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+        .as_array()
+        .unwrap();
+    assert_eq!(notes.len(), 2);
 }

@@ -29,6 +29,27 @@ fn corpus_reports() -> Vec<Report> {
             "function(\"*\").return",
         ]));
     }
+    // Kernel images: points past a function's ELF size (kallsyms), with the
+    // out-of-line LL/SC loop they reach.
+    for target in ["x86_64", "aarch64", "ppc64", "ppc64le"] {
+        let path = fixture(&format!("{target}/vmlinux-alt"))
+            .display()
+            .to_string();
+        reports.push(report([
+            "scan",
+            &path,
+            "--points",
+            "alt_user+0xb",
+            "--points",
+            "alt_user+0x10",
+            "--points",
+            "alt_user+0x18",
+            "--cases",
+            "2",
+            "--format",
+            "json",
+        ]));
+    }
     // The write checks, against the -O0 reference, and the entry/return
     // balance: every write kind and its evidence.
     for target in ["x86_64", "ppc64le"] {
@@ -137,4 +158,47 @@ fn schema_doc_covers_kinds_and_evidence() {
             }
         }
     }
+}
+
+/// Point specs that named no point: the report's `unresolved` list
+/// deserializes into the report type (`deny_unknown_fields`), holds the
+/// spec and the error, and docs/report-schema.md documents both fields.
+#[test]
+fn unresolved_specs_are_in_the_report_and_documented() {
+    let so = fixture("x86_64/hazards.so").display().to_string();
+    let out = common::probesafe([
+        "check",
+        &so,
+        "add3",
+        "0x0",
+        "--static-only",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let r: Report = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r.points.len(), 1);
+    assert_eq!(r.unresolved.len(), 1);
+    assert_eq!(r.unresolved[0].spec, "0x0");
+    assert!(r.unresolved[0].error.contains("outside any function"));
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let keys: BTreeSet<&str> = value["unresolved"][0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(keys, BTreeSet::from(["spec", "error"]));
+    let doc = std::fs::read_to_string(root().join("docs/report-schema.md")).unwrap();
+    for field in [
+        "`unresolved[]`",
+        "`unresolved[].spec`",
+        "`unresolved[].error`",
+    ] {
+        assert!(doc.contains(&format!("| {field} |")), "{field} documented");
+    }
+    // Absent when every spec resolved: reports without it still parse.
+    let out = common::probesafe(["check", &so, "add3", "--static-only", "--format", "json"]);
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(value.get("unresolved").is_none());
 }

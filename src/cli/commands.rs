@@ -12,12 +12,13 @@ use probesafe::detect::{DynamicOptions, InputSource, WriteRequest};
 use probesafe::hazard::{Analyzer, Blacklist, Selection};
 use probesafe::load::Binary;
 use probesafe::point::PointSpec;
-use probesafe::report::{combine, render_text, BinaryInfo, Layout, Report, Verdict};
+use probesafe::report::{combine, render_text, BinaryInfo, Layout, Report, Unresolved, Verdict};
 use probesafe::survey;
 use probesafe::Error;
 
 use super::args::{Cli, Command, Common, FailOn, Format, ReportFormat};
 use super::output::emit;
+use super::specs::Specs;
 use super::trace;
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
@@ -31,15 +32,24 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             expect_build_id,
         } => {
             let binary = open_pinned(&binary, expect_build_id.as_deref())?;
-            let specs = parse_specs(&specs)?;
+            let mut specs = Specs::parse(&specs);
             let text = super::vars::run(
                 &binary,
                 debug_file.as_deref(),
-                &specs,
+                &mut specs,
                 format == Format::Json,
             )?;
-            emit(output.as_deref(), &text)?;
-            Ok(ExitCode::SUCCESS)
+            let unresolved = specs.unresolved();
+            // Nothing resolved: the lines on stderr say it all, unless a
+            // report was asked for (JSON, or a file).
+            if !specs.specs().is_empty()
+                || unresolved.is_empty()
+                || format == Format::Json
+                || output.is_some()
+            {
+                emit(output.as_deref(), &text)?;
+            }
+            Ok(exit_status(ExitCode::SUCCESS, &unresolved))
         }
         Command::Survey {
             binary,
@@ -142,23 +152,14 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             common,
         } => {
             let binary = open(&binary, &common)?;
-            let specs = parse_specs(&points)?;
-            let balanced = balanced_patterns(&specs);
-            analyse(
-                &binary,
-                &common,
-                Layout::Ranges,
-                &balanced,
-                |analyzer, selection| {
-                    if specs.is_empty() || !functions.is_empty() {
-                        analyzer.select_all(selection, &functions)?;
-                    }
-                    for spec in &specs {
-                        analyzer.select(selection, spec)?;
-                    }
-                    Ok(())
-                },
-            )
+            let mut specs = Specs::parse(&points);
+            analyse(&binary, &common, Layout::Ranges, |analyzer, selection| {
+                if specs.is_empty() || !functions.is_empty() {
+                    select_functions(analyzer, selection, &functions, &mut specs);
+                }
+                specs.select(analyzer, selection);
+                specs
+            })
         }
         Command::Fuzz {
             binary,
@@ -231,20 +232,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             common,
         } => {
             let binary = open(&binary, &common)?;
-            let specs = parse_specs(&specs)?;
-            let balanced = balanced_patterns(&specs);
-            analyse(
-                &binary,
-                &common,
-                Layout::Points,
-                &balanced,
-                |analyzer, selection| {
-                    for spec in &specs {
-                        analyzer.select(selection, spec)?;
-                    }
-                    Ok(())
-                },
-            )
+            let mut specs = Specs::parse(&specs);
+            analyse(&binary, &common, Layout::Points, |analyzer, selection| {
+                specs.select(analyzer, selection);
+                specs
+            })
         }
     }
 }
@@ -510,8 +502,36 @@ fn render_diff(a: &survey::Survey, b: &survey::Survey, changes: &[survey::Change
     out
 }
 
-pub(super) fn parse_specs(specs: &[String]) -> Result<Vec<PointSpec>, Error> {
-    specs.iter().map(|s| s.parse()).collect()
+/// Select the functions matching each `--functions` glob (every function
+/// without one); a glob that matches none is an unresolved spec.
+pub(super) fn select_functions(
+    analyzer: &Analyzer<'_>,
+    selection: &mut Selection,
+    globs: &[String],
+    specs: &mut Specs,
+) {
+    for (i, e) in analyzer.select_all_each(selection, globs) {
+        specs.fail(usize::MAX, &globs[i], &e.to_string());
+    }
+}
+
+/// The exit status of a run that resolved all but `unresolved`: 2 when a
+/// spec named no point, as grep and ripgrep exit 2 after an error.
+pub(super) fn exit_status(code: ExitCode, unresolved: &[Unresolved]) -> ExitCode {
+    if unresolved.is_empty() {
+        code
+    } else {
+        ExitCode::from(2)
+    }
+}
+
+/// Whether to write the report: always, except the text report on stdout
+/// when no spec resolved (the lines on stderr say it all).
+pub(super) fn wants_report(selected: bool, unresolved: &[Unresolved], common: &Common) -> bool {
+    selected
+        || unresolved.is_empty()
+        || common.format != ReportFormat::Text
+        || common.output.is_some()
 }
 
 fn open(path: &std::path::Path, common: &Common) -> Result<Binary> {
@@ -608,26 +628,33 @@ pub(super) fn binary_info(binary: &Binary) -> BinaryInfo {
     }
 }
 
+/// Resolve the specs (`select` returns them with the unresolved ones),
+/// analyse, and deliver the report; exit 2 when a spec did not resolve.
 fn analyse(
     binary: &Binary,
     common: &Common,
     layout: Layout,
-    balanced: &[String],
-    select: impl FnOnce(&Analyzer<'_>, &mut Selection) -> Result<(), Error>,
+    select: impl FnOnce(&Analyzer<'_>, &mut Selection) -> Specs,
 ) -> Result<ExitCode> {
     let analyzer = analyzer(binary, common, layout == Layout::Points, None)?;
     let mut selection = Selection::default();
-    select(&analyzer, &mut selection)?;
+    let specs = select(&analyzer, &mut selection);
+    specs.print_unresolved();
+    let unresolved = specs.unresolved();
+    let balanced = balanced_patterns(&specs.specs());
     let mut points = analyzer.run(&selection, common.jobs.map(usize::from))?;
-    dynamic_extras(binary, &analyzer, &mut points, balanced, common)?;
-    let report = Report::new(binary_info(binary), points);
+    dynamic_extras(binary, &analyzer, &mut points, &balanced, common)?;
+    let report = Report::new(binary_info(binary), points).with_unresolved(unresolved.clone());
+    if !wants_report(!selection.is_empty(), &unresolved, common) {
+        return Ok(exit_status(ExitCode::SUCCESS, &unresolved));
+    }
     let code = deliver(
         report.clone(),
         analyzer.debug_info(),
         &Delivery::of(common, layout),
     )?;
     print_traces(&analyzer, &report, common)?;
-    Ok(code)
+    Ok(exit_status(code, &unresolved))
 }
 
 /// `--trace`: each dynamic finding's witness re-run with its instruction

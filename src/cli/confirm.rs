@@ -15,15 +15,17 @@ use probesafe::hazard::{Analyzer, Blacklist, Selection};
 use probesafe::load::Binary;
 use probesafe::point::{PointSpec, Probe};
 use probesafe::report::{
-    combine, hex, Confirmed, Finding, FindingKind, Layout, Report, Tool, Verdict,
+    combine, hex, Confirmed, Finding, FindingKind, Layout, Report, Tool, Unresolved, Verdict,
 };
 use probesafe::Error;
 
 use super::args::{Common, FailOn, ReportFormat};
 use super::commands::{
-    analyzer, balanced_patterns, binary_info, deliver, dynamic_extras, parse_specs, Delivery,
+    analyzer, balanced_patterns, binary_info, deliver, dynamic_extras, exit_status, wants_report,
+    Delivery,
 };
 use super::output::emit;
+use super::specs::Specs;
 
 /// One candidate's before and after.
 #[derive(Debug, Serialize)]
@@ -46,28 +48,35 @@ struct Confirmation<'a> {
     source: String,
     points: &'a [Change],
     summary: BTreeMap<&'static str, usize>,
+    /// The specs that named no point (absent when there is none).
+    #[serde(skip_serializing_if = "<[Unresolved]>::is_empty")]
+    unresolved: &'a [Unresolved],
 }
 
 pub(super) fn run(binary: &Binary, candidates: &Path, common: &Common) -> Result<ExitCode> {
     // The candidates, their verdicts before, and the functions whose
     // .call/.return balance applies.
-    let (specs, before, balanced) = read_candidates(binary, candidates, common)?;
+    let (mut specs, before, balanced) = read_candidates(binary, candidates, common)?;
     let mut common_dynamic = common.clone();
     common_dynamic.static_only = false;
     let analyzer = analyzer(binary, &common_dynamic, true, None)?;
     let mut selection = Selection::default();
-    for spec in &specs {
-        analyzer.select(&mut selection, spec)?;
-    }
+    specs.select(&analyzer, &mut selection);
+    specs.print_unresolved();
+    let unresolved = specs.unresolved();
     let mut points = analyzer.run(&selection, common.jobs.map(usize::from))?;
     dynamic_extras(binary, &analyzer, &mut points, &balanced, &common_dynamic)?;
-    let report = Report::new(binary_info(binary), points);
+    let report = Report::new(binary_info(binary), points).with_unresolved(unresolved.clone());
+    if !wants_report(!selection.is_empty(), &unresolved, common) {
+        return Ok(exit_status(ExitCode::SUCCESS, &unresolved));
+    }
     if matches!(common.format, ReportFormat::Sarif | ReportFormat::Junit) {
-        return deliver(
+        let code = deliver(
             report,
             analyzer.debug_info(),
             &Delivery::of(common, Layout::Points),
-        );
+        )?;
+        return Ok(exit_status(code, &unresolved));
     }
     let changes: Vec<Change> = report
         .points
@@ -118,22 +127,24 @@ pub(super) fn run(binary: &Binary, candidates: &Path, common: &Common) -> Result
                 source: candidates.display().to_string(),
                 points: &changes,
                 summary: summary.clone(),
+                unresolved: &unresolved,
             })? + "\n"
         }
-        _ => render(binary, &changes, &summary),
+        _ => render(binary, &changes, &summary, &unresolved),
     };
     emit(common.output.as_deref(), &text)?;
     let threshold = common.fail_on.map(|f| match f {
         FailOn::Gray => Verdict::Gray,
         FailOn::Hazardous => Verdict::Hazardous,
     });
-    Ok(match threshold {
+    let code = match threshold {
         Some(t) if report.worst() >= t => ExitCode::from(1),
         _ => ExitCode::SUCCESS,
-    })
+    };
+    Ok(exit_status(code, &unresolved))
 }
 
-type Candidates = (Vec<PointSpec>, BTreeMap<u64, Verdict>, Vec<String>);
+type Candidates = (Specs, BTreeMap<u64, Verdict>, Vec<String>);
 
 /// A JSON report's gray and unknown points (its `tail-call-exit` points
 /// also get their function's entry/return balance), or a spec file's
@@ -175,15 +186,29 @@ fn read_candidates(binary: &Binary, path: &Path, common: &Common) -> Result<Cand
         }
         balanced.sort();
         balanced.dedup();
-        return Ok((specs, before, balanced));
+        return Ok((Specs::of(specs), before, balanced));
     }
-    let lines: Vec<String> = text
+    let lines: Vec<(usize, String)> = text
         .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(str::to_owned)
+        .enumerate()
+        .map(|(i, l)| (i + 1, l.trim()))
+        .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'))
+        .map(|(i, l)| (i, l.to_owned()))
         .collect();
-    let specs = parse_specs(&lines)?;
+    let mut parsed = Specs::parse_lines(path, &lines);
+    // Their static verdicts; the specs that do not resolve are set aside
+    // here, and reported by the caller.
+    let debug = DebugInfo::load(binary, common.debug_file.as_deref())?.map(Arc::new);
+    let mut blacklist = Blacklist::of(binary);
+    for file in &common.blacklist {
+        blacklist.add_file(file)?;
+    }
+    let stat = Analyzer::new(binary, blacklist)
+        .with_debug_info(debug)
+        .with_detail(true);
+    let mut selection = Selection::default();
+    parsed.select(&stat, &mut selection);
+    let specs = parsed.specs();
     let mut balanced = balanced_patterns(&specs);
     // A `.return` alone still gets its balance: add its `.call`.
     let mut extra = Vec::new();
@@ -204,30 +229,23 @@ fn read_candidates(binary: &Binary, path: &Path, common: &Common) -> Result<Cand
             }
         }
     }
-    let mut specs = specs;
-    specs.extend(extra);
-    // Their static verdicts.
-    let debug = DebugInfo::load(binary, common.debug_file.as_deref())?.map(Arc::new);
-    let mut blacklist = Blacklist::of(binary);
-    for file in &common.blacklist {
-        blacklist.add_file(file)?;
-    }
-    let stat = Analyzer::new(binary, blacklist)
-        .with_debug_info(debug)
-        .with_detail(true);
-    let mut selection = Selection::default();
-    for spec in &specs {
-        stat.select(&mut selection, spec)?;
-    }
+    // The `.call` of a `.return` that resolved resolves too.
+    stat.select_each(&mut selection, &extra);
+    parsed.extend(extra);
     let before = stat
         .run(&selection, common.jobs.map(usize::from))?
         .iter()
         .map(|p| (p.address_value(), p.verdict))
         .collect();
-    Ok((specs, before, balanced))
+    Ok((parsed, before, balanced))
 }
 
-fn render(binary: &Binary, changes: &[Change], summary: &BTreeMap<&'static str, usize>) -> String {
+fn render(
+    binary: &Binary,
+    changes: &[Change],
+    summary: &BTreeMap<&'static str, usize>,
+    unresolved: &[Unresolved],
+) -> String {
     let mut out = format!(
         "{} ({}, build-id {})\n",
         binary.path.display(),
@@ -262,6 +280,9 @@ fn render(binary: &Binary, changes: &[Change], summary: &BTreeMap<&'static str, 
         summary["still gray"],
         summary["undecided"]
     );
+    for u in unresolved {
+        let _ = writeln!(out, "unresolved {}: {}", u.spec, u.error);
+    }
     out
 }
 

@@ -20,8 +20,11 @@ use probesafe::load::Binary;
 use probesafe::report::{Layout, Report};
 
 use super::args::Common;
-use super::commands::{analyzer, binary_info, deliver, Delivery};
+use super::commands::{
+    analyzer, binary_info, deliver, exit_status, select_functions, wants_report, Delivery,
+};
 use super::output::{emit, write_atomic};
+use super::specs::Specs;
 
 /// The exit status of a run stopped by SIGINT or SIGTERM (128 + SIGINT, as
 /// shells report an interrupted command).
@@ -56,11 +59,7 @@ pub fn run(args: FuzzArgs<'_>) -> Result<ExitCode> {
             .into());
         }
     }
-    let specs = args
-        .points
-        .iter()
-        .map(|s| s.parse())
-        .collect::<Result<Vec<probesafe::point::PointSpec>, _>>()?;
+    let mut specs = Specs::parse(args.points);
     let shard = args.shard.map(str::parse::<Shard>).transpose()?;
     let inputs = (!common.static_only)
         .then(|| Arc::new(PropInputs::new(common.seed)) as Arc<dyn InputSource>);
@@ -76,11 +75,12 @@ pub fn run(args: FuzzArgs<'_>) -> Result<ExitCode> {
     };
     let mut selection = Selection::default();
     if specs.is_empty() || !args.functions.is_empty() {
-        analyzer.select_all(&mut selection, args.functions)?;
+        select_functions(&analyzer, &mut selection, args.functions, &mut specs);
     }
-    for spec in &specs {
-        analyzer.select(&mut selection, spec)?;
-    }
+    specs.select(&analyzer, &mut selection);
+    specs.print_unresolved();
+    let unresolved = specs.unresolved();
+    let selected = !selection.is_empty();
     if let Some(shard) = shard {
         shard.apply(&binary, &mut selection);
     }
@@ -160,7 +160,8 @@ pub fn run(args: FuzzArgs<'_>) -> Result<ExitCode> {
         );
         return Ok(ExitCode::from(INTERRUPTED));
     }
-    let report = Report::new(binary_info(&binary), result.points);
+    let report =
+        Report::new(binary_info(&binary), result.points).with_unresolved(unresolved.clone());
     if args.stats {
         let secs = started.elapsed().as_secs_f64().max(1e-9);
         let trials = trials_run() - trials_before;
@@ -189,13 +190,16 @@ pub fn run(args: FuzzArgs<'_>) -> Result<ExitCode> {
             write_atomic(&dir.join(file.file_name()), file.to_json().as_bytes())?;
         }
     }
+    if !wants_report(selected, &unresolved, common) {
+        return Ok(exit_status(ExitCode::SUCCESS, &unresolved));
+    }
     let code = deliver(
         report.clone(),
         analyzer.debug_info(),
         &Delivery::of(common, Layout::Ranges),
     )?;
     super::commands::print_traces(&analyzer, &report, common)?;
-    Ok(code)
+    Ok(exit_status(code, &unresolved))
 }
 
 /// Re-run a witness file; exit 1 when its finding reproduces.

@@ -5,6 +5,7 @@ mod commands;
 mod confirm;
 mod fuzz;
 mod output;
+mod specs;
 mod trace;
 mod vars;
 

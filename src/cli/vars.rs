@@ -11,9 +11,10 @@ use serde::Serialize;
 use probesafe::debuginfo::{DebugInfo, Variable};
 use probesafe::hazard::{Analyzer, Blacklist, Selection};
 use probesafe::load::Binary;
-use probesafe::point::PointSpec;
-use probesafe::report::{hex, BinaryInfo, Tool};
+use probesafe::report::{hex, BinaryInfo, Tool, Unresolved};
 use probesafe::Error;
+
+use super::specs::Specs;
 
 /// The `vars` report.
 #[derive(Serialize)]
@@ -22,6 +23,9 @@ struct VarsReport {
     binary: BinaryInfo,
     debug_file: String,
     points: Vec<VarsPoint>,
+    /// The specs that named no point (absent when there is none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    unresolved: Vec<Unresolved>,
 }
 
 #[derive(Serialize)]
@@ -35,10 +39,12 @@ struct VarsPoint {
     variables: Vec<Variable>,
 }
 
-pub fn run(
+/// The report of the specs that resolve; each one that does not gets a
+/// line on stderr and a place in the JSON's `unresolved` list.
+pub(super) fn run(
     binary: &Binary,
     debug_file: Option<&Path>,
-    specs: &[PointSpec],
+    specs: &mut Specs,
     json: bool,
 ) -> Result<String> {
     let debug = DebugInfo::load(binary, debug_file)?.ok_or_else(|| Error::NoDebugInfo {
@@ -48,9 +54,8 @@ pub fn run(
     let debug = Arc::new(debug);
     let analyzer = Analyzer::new(binary, Blacklist::default()).with_debug_info(Some(debug.clone()));
     let mut selection = Selection::default();
-    for spec in specs {
-        analyzer.select(&mut selection, spec)?;
-    }
+    specs.select(&analyzer, &mut selection);
+    specs.print_unresolved();
     let mut points = Vec::new();
     for p in analyzer.run(&selection, None)? {
         let addr = p.address_value();
@@ -78,6 +83,7 @@ pub fn run(
         },
         debug_file: debug.source.display().to_string(),
         points,
+        unresolved: specs.unresolved(),
     };
     if json {
         return Ok(serde_json::to_string_pretty(&report)? + "\n");
@@ -123,6 +129,9 @@ pub fn run(
                 locations.join("; ")
             );
         }
+    }
+    for u in &report.unresolved {
+        let _ = writeln!(out, "unresolved {}: {}", u.spec, u.error);
     }
     Ok(out)
 }

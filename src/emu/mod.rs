@@ -396,9 +396,15 @@ impl Emulator {
         addr & self.mask
     }
 
-    /// A CPU address back in the binary's terms.
+    /// A CPU address back in the binary's terms. The emulator's own pages
+    /// (the heap window, the stack, the sentinels, the scratch code) keep
+    /// their address; any other is the binary's, whose high bits the mask
+    /// removed: an arm64 kernel's 0xffff800080000000 runs at
+    /// 0x800080000000, above the heap.
     pub fn from_cpu(&self, addr: u64) -> u64 {
-        if addr >= HEAP_BASE {
+        let own = (HEAP_BASE..HEAP_BASE + HEAP_WINDOW).contains(&addr)
+            || (STACK_BASE..SCRATCH_CODE + PAGE).contains(&addr);
+        if own {
             addr
         } else {
             addr | self.high

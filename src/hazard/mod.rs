@@ -36,6 +36,18 @@ struct Wanted {
     exits: bool,
     /// These addresses.
     points: BTreeSet<u64>,
+    /// These addresses past the function's ELF size that a kernel's
+    /// kallsyms still attributes to it (see [`Binary::kallsyms_end`]).
+    past: BTreeSet<u64>,
+}
+
+impl Wanted {
+    fn merge(&mut self, other: Wanted) {
+        self.all |= other.all;
+        self.exits |= other.exits;
+        self.points.extend(other.points);
+        self.past.extend(other.past);
+    }
 }
 
 /// The points selected for analysis, grouped by function.
@@ -60,6 +72,13 @@ impl Selection {
     /// index) is true: a shard, or what a checkpoint has not done yet.
     pub fn retain(&mut self, mut keep: impl FnMut(usize) -> bool) {
         self.by_function.retain(|&i, _| keep(i));
+    }
+
+    /// Add everything `other` selects.
+    pub fn merge(&mut self, other: Selection) {
+        for (i, wanted) in other.by_function {
+            self.by_function.entry(i).or_default().merge(wanted);
+        }
     }
 }
 
@@ -260,6 +279,46 @@ impl<'b> Analyzer<'b> {
         Ok(())
     }
 
+    /// Add the points of each spec that resolves, each spec wholly or not
+    /// at all; returns the index and the error of every spec that does not
+    /// (one bad spec does not sink a batch).
+    pub fn select_each<'s>(
+        &self,
+        selection: &mut Selection,
+        specs: impl IntoIterator<Item = &'s PointSpec>,
+    ) -> Vec<(usize, Error)> {
+        let mut failed = Vec::new();
+        for (i, spec) in specs.into_iter().enumerate() {
+            let mut one = Selection::default();
+            match self.select(&mut one, spec) {
+                Ok(()) => selection.merge(one),
+                Err(e) => failed.push((i, e)),
+            }
+        }
+        failed
+    }
+
+    /// [`Analyzer::select_all`] glob by glob: the error of each glob that
+    /// matches no function, with its index.
+    pub fn select_all_each(
+        &self,
+        selection: &mut Selection,
+        globs: &[String],
+    ) -> Vec<(usize, Error)> {
+        if globs.is_empty() {
+            // Every function: cannot fail.
+            let _ = self.select_all(selection, globs);
+            return Vec::new();
+        }
+        let mut failed = Vec::new();
+        for (i, glob) in globs.iter().enumerate() {
+            if let Err(e) = self.select_all(selection, std::slice::from_ref(glob)) {
+                failed.push((i, e));
+            }
+        }
+        failed
+    }
+
     fn unknown(&self, name: &str) -> Error {
         Error::UnknownSymbol {
             path: self.binary.path.clone(),
@@ -300,16 +359,27 @@ impl<'b> Analyzer<'b> {
                         None | Some(0) => f.entry,
                         Some(o) if *o < f.size.max(1) => f.address + o,
                         Some(o) => {
-                            return Err(Error::OffsetPastEnd {
-                                path: self.binary.path.clone(),
-                                spec: spec.to_string(),
-                                offset: *o,
-                                function: f.name.clone(),
-                                size: f.size,
-                            })
+                            // A kernel accepts every byte up to the next
+                            // symbol (kallsyms).
+                            let past = f.address.checked_add(*o).filter(|&a| {
+                                self.binary
+                                    .kallsyms_end(f)
+                                    .is_some_and(|(end, _)| a >= f.end() && a < end)
+                            });
+                            let Some(addr) = past else {
+                                return Err(Error::OffsetPastEnd {
+                                    path: self.binary.path.clone(),
+                                    spec: spec.to_string(),
+                                    offset: *o,
+                                    function: f.name.clone(),
+                                    size: f.size,
+                                });
+                            };
+                            self.add_past_point(selection, f, addr);
+                            continue;
                         }
                     };
-                    add(addr)?;
+                    self.add_point(selection, addr)?;
                 }
                 Ok(())
             }
@@ -356,9 +426,36 @@ impl<'b> Analyzer<'b> {
         }
     }
 
-    /// Select one address, in the function that contains it.
+    /// Select one address past the ELF size of `function`, which kallsyms
+    /// attributes to it.
+    fn add_past_point(&self, selection: &mut Selection, function: &Function, addr: u64) {
+        let i = self
+            .binary
+            .functions
+            .iter()
+            .position(|g| std::ptr::eq(g, function))
+            .expect("one of the binary's functions");
+        selection
+            .by_function
+            .entry(i)
+            .or_default()
+            .past
+            .insert(addr);
+    }
+
+    /// Select one address, in the function that contains it (in a kernel
+    /// image, past a function's ELF size too: see [`Binary::kallsyms_owner`]).
     fn add_point(&self, selection: &mut Selection, addr: u64) -> Result<()> {
-        let i = self.function_index_at(addr)?;
+        let i = match self.function_index_at(addr) {
+            Ok(i) => i,
+            Err(e) => {
+                let Some(i) = self.binary.kallsyms_owner(addr) else {
+                    return Err(e);
+                };
+                self.add_past_point(selection, &self.binary.functions[i], addr);
+                return Ok(());
+            }
+        };
         selection
             .by_function
             .entry(i)
@@ -562,6 +659,67 @@ impl<'b> Analyzer<'b> {
             .collect();
         if let Some(options) = &self.dynamic {
             self.confirm_dynamically(function, &facts, &mut points, options);
+        }
+        let mut out: Vec<Point> = points.into_iter().map(|(p, _)| p).collect();
+        if !wanted.past.is_empty() {
+            out.extend(self.past_points(decoder, function, &wanted.past));
+        }
+        out
+    }
+
+    /// The points past `function`'s ELF size that a kernel attributes to
+    /// it: analysed (and emulated) as part of the function extended to
+    /// [`Binary::kallsyms_end`], which is bounded by the next symbol, the
+    /// section and [`crate::load::MAX_PAST_SIZE`].
+    fn past_points(
+        &self,
+        decoder: &Decoder,
+        function: &Function,
+        addrs: &BTreeSet<u64>,
+    ) -> Vec<Point> {
+        let Some((end, next)) = self.binary.kallsyms_end(function) else {
+            return Vec::new();
+        };
+        let extended = Function {
+            size: end - function.address,
+            ..function.clone()
+        };
+        let facts = FunctionFacts::of(decoder, self.binary, &extended);
+        let mut points: Vec<(Point, Option<Exit>)> = addrs
+            .iter()
+            .filter(|&&a| a >= function.end() && a < end)
+            .map(|&addr| {
+                let offset = addr - function.address;
+                let mut findings = self.findings(&extended, &facts, addr, None);
+                findings.push(Finding::new_static(
+                    FindingKind::PastSymbolSize,
+                    format!(
+                        "{addr:#x} is {name}+{offset:#x}, past the ELF size of {name} ({size:#x} bytes): the kernel's kallsyms gives {name} every byte up to {next} at {end:#x}, so it accepts a probe here, but the code after a function (alternative replacement sequences, out-of-line code) is not its body and may run from elsewhere or never",
+                        name = function.name,
+                        size = function.size,
+                        next = next.as_deref().unwrap_or("the end of the section"),
+                    ),
+                    json!({
+                        "symbol": function.name,
+                        "size": function.size,
+                        "offset": offset,
+                        "next_symbol": next,
+                        "extent_end": hex(end),
+                    }),
+                ));
+                let mut point = Point {
+                    address: hex(addr),
+                    symbol: function.name.clone(),
+                    offset,
+                    verdict: crate::report::Verdict::Safe,
+                    findings,
+                };
+                point.settle();
+                (point, None)
+            })
+            .collect();
+        if let Some(options) = &self.dynamic {
+            self.confirm_dynamically(&extended, &facts, &mut points, options);
         }
         points.into_iter().map(|(p, _)| p).collect()
     }

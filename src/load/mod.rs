@@ -6,6 +6,7 @@
 
 mod ehframe;
 mod file;
+mod kallsyms;
 mod reloc;
 mod symbols;
 
@@ -21,6 +22,7 @@ use crate::error::{Error, Result};
 
 pub use ehframe::cfa_rule;
 pub use file::FileBytes;
+pub use kallsyms::MAX_PAST_SIZE;
 
 pub use symbols::{Function, FunctionSource, Symbol};
 

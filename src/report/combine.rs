@@ -74,11 +74,18 @@ pub fn merge(reports: Vec<(PathBuf, Report)>) -> Result<Report> {
         }
         Ok(())
     };
+    // Every shard resolves every spec: the same unresolved specs, once.
+    let mut unresolved = first.unresolved.clone();
     add(Path::new("-"), first.clone())?;
     for (path, report) in iter {
+        for u in &report.unresolved {
+            if !unresolved.contains(u) {
+                unresolved.push(u.clone());
+            }
+        }
         add(&path, report)?;
     }
-    Ok(Report::new(binary, points.into_values().collect()))
+    Ok(Report::new(binary, points.into_values().collect()).with_unresolved(unresolved))
 }
 
 /// The points of `current` whose verdict is worse than at the same point of
@@ -118,5 +125,5 @@ pub fn regressions(baseline: &Report, baseline_path: &Path, current: Report) -> 
         })
         .cloned()
         .collect();
-    Ok(Report::new(current.binary, worse))
+    Ok(Report::new(current.binary, worse).with_unresolved(current.unresolved))
 }

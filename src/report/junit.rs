@@ -1,5 +1,6 @@
 //! JUnit XML for CI systems that show test reports: one test suite per
-//! binary, one test case per point, a failure for each hazardous point.
+//! binary, one test case per point, a failure for each hazardous point, and
+//! a test case with an error for each point spec that named no point.
 
 use std::fmt::Write;
 
@@ -28,17 +29,17 @@ pub fn escape(s: &str) -> String {
 /// The report as JUnit XML.
 pub fn to_junit(report: &Report) -> String {
     let failures = report.summary.hazardous;
+    let errors = report.unresolved.len();
+    let tests = report.points.len() + errors;
     let suite = escape(&report.binary.path);
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         out,
-        "<testsuites name=\"probesafe\" tests=\"{}\" failures=\"{failures}\" errors=\"0\">",
-        report.points.len()
+        "<testsuites name=\"probesafe\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{errors}\">",
     );
     let _ = writeln!(
         out,
-        "  <testsuite name=\"{suite}\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"0\">",
-        report.points.len()
+        "  <testsuite name=\"{suite}\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"0\">",
     );
     let _ = writeln!(
         out,
@@ -84,6 +85,20 @@ pub fn to_junit(report: &Report) -> String {
                 let _ = writeln!(out, "    </testcase>");
             }
         }
+    }
+    for u in &report.unresolved {
+        let _ = writeln!(
+            out,
+            "    <testcase classname=\"{suite}\" name=\"{}\">",
+            escape(&format!("unresolved {}", u.spec))
+        );
+        let _ = writeln!(
+            out,
+            "      <error message=\"{}\" type=\"unresolved-spec\">{}</error>",
+            escape(&u.error),
+            escape(&format!("{}: {}", u.spec, u.error))
+        );
+        let _ = writeln!(out, "    </testcase>");
     }
     out.push_str("  </testsuite>\n</testsuites>\n");
     out

@@ -82,6 +82,11 @@ pub enum FindingKind {
     /// The bytes at the point do not decode as an instruction (data in
     /// code, or an instruction the disassembler does not know).
     UndecodableInstruction,
+    /// In a kernel image: the address is past the ELF size of the function
+    /// it is attributed to, before the next symbol (kallsyms gives the
+    /// function those bytes; code placed after it, such as alternative
+    /// replacement sequences).
+    PastSymbolSize,
 }
 
 impl FindingKind {
@@ -96,9 +101,8 @@ impl FindingKind {
             | NotInstructionBoundary
             | UnsteppableInstruction => Verdict::Hazardous,
             IneffectiveWrite | PartialWrite | UnwritableLocation | OverbroadWrite
-            | EntryReturnImbalance | TailCallExit | InlinedSite | MultipleViews | IfuncResolver => {
-                Verdict::Gray
-            }
+            | EntryReturnImbalance | TailCallExit | InlinedSite | MultipleViews | IfuncResolver
+            | PastSymbolSize => Verdict::Gray,
             EmulationLimit | UndecodableInstruction => Verdict::Unknown,
             EffectiveWrite => Verdict::Safe,
         }
@@ -126,6 +130,7 @@ impl FindingKind {
             EmulationLimit => "emulation-limit",
             IfuncResolver => "ifunc-resolver",
             UndecodableInstruction => "undecodable-instruction",
+            PastSymbolSize => "past-symbol-size",
         }
     }
 
@@ -155,6 +160,7 @@ pub const ALL_KINDS: &[FindingKind] = &[
     FindingKind::EmulationLimit,
     FindingKind::IfuncResolver,
     FindingKind::UndecodableInstruction,
+    FindingKind::PastSymbolSize,
 ];
 
 /// How a finding was established.
@@ -271,6 +277,16 @@ pub fn verdict_of(findings: &[Finding]) -> Verdict {
         .unwrap_or(Verdict::Safe)
 }
 
+/// A point spec that named no point: the spec as given and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Unresolved {
+    /// The spec as given (a spec-file line keeps its text).
+    pub spec: String,
+    /// The error, as the one line printed on stderr says it.
+    pub error: String,
+}
+
 /// Counts per verdict.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -297,6 +313,10 @@ pub struct Report {
     pub points: Vec<Point>,
     /// Counts per verdict.
     pub summary: Summary,
+    /// The specs that could not be resolved (the run exits 2); absent when
+    /// every spec named a point.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unresolved: Vec<Unresolved>,
 }
 
 impl Report {
@@ -317,7 +337,14 @@ impl Report {
             binary,
             points,
             summary,
+            unresolved: Vec::new(),
         }
+    }
+
+    /// The report with these unresolved specs.
+    pub fn with_unresolved(mut self, unresolved: Vec<Unresolved>) -> Report {
+        self.unresolved = unresolved;
+        self
     }
 
     /// The worst verdict of any point.

@@ -104,6 +104,11 @@ fn texts(kind: FindingKind) -> (&'static str, &'static str, &'static str) {
             "The bytes at the point are data in code or an instruction unknown to the disassembler.",
             "Check the address with a disassembler before probing it.",
         ),
+        PastSymbolSize => (
+            "Address past the function's ELF size",
+            "In a kernel image the address lies past the ELF size of the function, before the next symbol: kallsyms gives the function those bytes, so the kernel accepts a probe, but the code there (alternative replacement sequences, out-of-line code placed after the function) is not the function's body and may run from elsewhere or never.",
+            "Find which code really runs these bytes (objdump -d around the address) and probe the place it runs from.",
+        ),
     }
 }
 
@@ -195,6 +200,15 @@ pub fn to_sarif(report: &Report, lines: LineLookup<'_>) -> String {
             }},
             "artifacts": [{ "location": { "uri": report.binary.path }, "roles": ["analysisTarget"] }],
             "results": results,
+            "invocations": [{
+                "executionSuccessful": report.unresolved.is_empty(),
+                "toolExecutionNotifications": report.unresolved.iter().map(|u| json!({
+                    "level": "error",
+                    "message": { "text": format!("{}: {}", u.spec, u.error) },
+                    "descriptor": { "id": "unresolved-spec" },
+                    "properties": { "spec": u.spec, "error": u.error },
+                })).collect::<Vec<Value>>(),
+            }],
             "properties": {
                 "arch": report.binary.arch,
                 "build_id": report.binary.build_id,

@@ -1,4 +1,5 @@
-//! The human-readable report: a table and a summary line.
+//! The human-readable report: a table, a summary line, and a line per
+//! point spec that named no point.
 
 use std::fmt::Write;
 
@@ -94,6 +95,9 @@ pub fn render_text(report: &Report, layout: Layout, all: bool) -> String {
         s.hazardous,
         s.unknown
     );
+    for u in &report.unresolved {
+        let _ = writeln!(out, "unresolved {}: {}", u.spec, u.error);
+    }
     out
 }
 
