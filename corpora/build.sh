@@ -10,6 +10,8 @@
 #   hazards-stripped.so  the same, strip --strip-all (.dynsym/.eh_frame kept)
 #   kmod.o               ET_REL, src/blacklist.c only (kernel-module-like)
 #   vmlinux              ET_EXEC, static, src/vmlinux.lds, blacklist.c + start.c
+#   machinery            ET_EXEC like vmlinux: src/machinery.c, the probe machinery's call graph
+#   machinery-pie        aarch64 only: the same linked as arm64 links vmlinux (ET_DYN, .rela.dyn)
 #   handlers.so          ET_DYN, src/handlers.c (kprobe handlers, recursion)
 #   diffdriver           ET_EXEC, static, no libc: diffdriver.c plain.c atomics.c (+ llsc asm)
 #   diffdriver.out       its stdout (run natively / under qemu-user), see DIFFERENTIAL
@@ -112,6 +114,20 @@ build() {
 	$cc $acflags $LDFLAGS -static -no-pie -T src/vmlinux.lds \
 		-Wl,--defsym=KERNEL_BASE="$kbase" -Wl,--no-warn-rwx-segments \
 		-o "$t/vmlinux" "$o/start.k.o" "$o/blacklist.k.o"
+
+	# machinery: the probe machinery's call graph, linked like vmlinux
+	$cc $CFLAGS $acflags $kcflags -c src/machinery.c -o "$o/machinery.k.o"
+	$cc $acflags $LDFLAGS -static -no-pie -T src/vmlinux.lds \
+		-Wl,--defsym=KERNEL_BASE="$kbase" -Wl,--no-warn-rwx-segments \
+		-o "$t/machinery" "$o/machinery.k.o"
+	# machinery-pie: the same, linked as arm64 links vmlinux (a PIE whose
+	# pointers are RELATIVE entries of .rela.dyn, no dynamic symbol table)
+	if [[ $t == aarch64 ]]; then
+		$cc $acflags $LDFLAGS -shared -Wl,-Bsymbolic -Wl,-z,notext \
+			-Wl,--no-apply-dynamic-relocs -L src -T src/vmlinux-pie.lds \
+			-Wl,--defsym=KERNEL_BASE="$kbase" -Wl,--no-warn-rwx-segments \
+			-o "$t/machinery-pie" "$o/machinery.k.o"
+	fi
 	echo "built $t"
 }
 

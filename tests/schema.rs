@@ -13,7 +13,13 @@ use probesafe::report::{verdict_of, Report, ALL_KINDS};
 fn corpus_reports() -> Vec<Report> {
     let mut reports = Vec::new();
     for target in ["x86_64", "aarch64", "aarch64-lse", "ppc64", "ppc64le"] {
-        for file in ["hazards.so", "kmod.o", "vmlinux", "hazards-stripped.so"] {
+        for file in [
+            "hazards.so",
+            "kmod.o",
+            "vmlinux",
+            "hazards-stripped.so",
+            "machinery",
+        ] {
             let path = fixture(&format!("{target}/{file}")).display().to_string();
             reports.push(report(["scan", &path, "--static-only", "--format", "json"]));
         }

@@ -133,6 +133,29 @@ pub enum Command {
         #[arg(long, value_name = "HEX")]
         expect_build_id: Option<String>,
     },
+    /// The probe machinery of a kernel image: the functions its trap path
+    /// and its handlers reach by the call graph that the blacklist does not
+    /// cover, each with its chain, and the inline copies of blacklisted
+    /// functions outside the blacklist.
+    Machinery {
+        /// The kernel image (vmlinux).
+        binary: PathBuf,
+        /// More trap-phase roots: functions the probe handler runs (repeatable).
+        #[arg(long, value_name = "SYMBOL")]
+        handler: Vec<String>,
+        /// More blacklisted ranges (the format of /sys/kernel/debug/kprobes/blacklist).
+        #[arg(long, value_name = "FILE")]
+        blacklist: Vec<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Write to FILE (atomically) instead of standard output.
+        #[arg(long, short = 'o', value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Read DWARF from this file instead (a separate debug file).
+        #[arg(long, value_name = "PATH")]
+        debug_file: Option<PathBuf>,
+    },
     /// The seed's experiments per function: out-of-line copies (.call),
     /// inline instances (.inline), clones, whether a return probe is
     /// possible, and the parameters located at each inline entry.

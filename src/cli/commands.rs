@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use probesafe::debuginfo::DebugInfo;
 use probesafe::detect::{DynamicOptions, InputSource, WriteRequest};
-use probesafe::hazard::{Analyzer, Blacklist, Selection};
+use probesafe::hazard::{machinery, Analyzer, Blacklist, Selection};
 use probesafe::load::Binary;
 use probesafe::point::PointSpec;
 use probesafe::report::{combine, render_text, BinaryInfo, Layout, Report, Unresolved, Verdict};
@@ -50,6 +50,30 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 emit(output.as_deref(), &text)?;
             }
             Ok(exit_status(ExitCode::SUCCESS, &unresolved))
+        }
+        Command::Machinery {
+            binary,
+            handler,
+            blacklist,
+            format,
+            output,
+            debug_file,
+        } => {
+            let binary = Binary::open(&binary)?;
+            let mut list = Blacklist::of(&binary);
+            for file in &blacklist {
+                list.add_file(file)?;
+            }
+            let debug = DebugInfo::load(&binary, debug_file.as_deref())?;
+            let machinery = machinery::Machinery::build(&binary, &handler);
+            let summary = machinery.summary(&binary, &list, debug.as_ref());
+            let text = match format {
+                Format::Json => serde_json::to_string_pretty(&summary)? + "\n",
+                Format::Text => machinery::render_text(&binary, &summary),
+            };
+            emit(output.as_deref(), &text)?;
+            std::mem::forget((debug, machinery, summary, text, binary));
+            Ok(ExitCode::SUCCESS)
         }
         Command::Survey {
             binary,
@@ -570,7 +594,8 @@ pub(super) fn analyzer<'b>(
     let debug = DebugInfo::load(binary, common.debug_file.as_deref())?.map(Arc::new);
     let mut analyzer = Analyzer::new(binary, blacklist)
         .with_debug_info(debug)
-        .with_detail(detail);
+        .with_detail(detail)
+        .with_machinery_roots(common.handler.clone());
     let writes = common
         .write
         .iter()

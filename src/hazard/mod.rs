@@ -7,6 +7,7 @@
 //! findings at every selected address.
 
 pub mod blacklist;
+pub mod machinery;
 pub mod windows;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -177,6 +178,12 @@ pub struct Analyzer<'b> {
     dynamic: Option<DynamicOptions>,
     debug: Option<std::sync::Arc<DebugInfo>>,
     detail: bool,
+    /// More roots of the probe machinery (`--handler`).
+    machinery_roots: Vec<String>,
+    /// The probe machinery's call graph, on a kernel image (built on first use).
+    machinery: std::sync::OnceLock<Option<machinery::Machinery>>,
+    /// Names of the blacklisted functions (built on first use).
+    listed_names: std::sync::OnceLock<std::collections::HashSet<String>>,
 }
 
 impl<'b> Analyzer<'b> {
@@ -189,7 +196,34 @@ impl<'b> Analyzer<'b> {
             dynamic: None,
             debug: None,
             detail: false,
+            machinery_roots: Vec::new(),
+            machinery: std::sync::OnceLock::new(),
+            listed_names: std::sync::OnceLock::new(),
         }
+    }
+
+    /// More roots of the probe machinery's call graph: functions the probe
+    /// handler runs (`--handler`), on a kernel image.
+    pub fn with_machinery_roots(mut self, names: Vec<String>) -> Analyzer<'b> {
+        self.machinery_roots = names;
+        self
+    }
+
+    /// The probe machinery's call graph, when the binary is a kernel image.
+    pub fn machinery(&self) -> Option<&machinery::Machinery> {
+        self.machinery
+            .get_or_init(|| {
+                machinery::applies(self.binary)
+                    .then(|| machinery::Machinery::build(self.binary, &self.machinery_roots))
+            })
+            .as_ref()
+    }
+
+    /// The names of the functions the blacklist covers, clone suffixes
+    /// (`.isra.0`, `.constprop.0`) removed: how DWARF names their inline copies.
+    fn listed_names(&self) -> &std::collections::HashSet<String> {
+        self.listed_names
+            .get_or_init(|| machinery::listed_names(self.binary, &self.blacklist))
     }
 
     /// Use DWARF: source-level point specs, inline sites, tail-call sites.
@@ -871,6 +905,57 @@ impl<'b> Analyzer<'b> {
         })
     }
 
+    /// At a point that the blacklist does not cover: the probe machinery's
+    /// findings (its call graph reaches the function) and the inline copies
+    /// of blacklisted functions that contain the point.
+    fn machinery_findings(&self, function: &Function, addr: u64) -> Vec<Finding> {
+        let mut out = Vec::new();
+        if let Some(m) = self.machinery() {
+            if let Some(reach) = m.reach(function.address) {
+                out.push(machinery_finding(
+                    function,
+                    reach,
+                    &m.chain(function.address),
+                ));
+            }
+        }
+        let Some(debug) = self.debug.as_deref() else {
+            return out;
+        };
+        let listed = self.listed_names();
+        if listed.is_empty() {
+            return out;
+        }
+        for inline in debug.inline_chain(addr) {
+            if !listed.contains(&*inline.name) {
+                continue;
+            }
+            let (start, end) = inline
+                .ranges
+                .iter()
+                .copied()
+                .find(|&(s, e)| s <= addr && addr < e)
+                .unwrap_or((inline.entry, inline.entry));
+            out.push(Finding::new_static(
+                FindingKind::BlacklistedInlineCopy,
+                format!(
+                    "{addr:#x} is in a copy of {} inlined into {}: the kprobe blacklist lists {} but covers only its out-of-line copy, not this one ({start:#x}-{end:#x})",
+                    inline.name, function.name, inline.name
+                ),
+                json!({
+                    "origin": &*inline.name,
+                    "caller": function.name,
+                    "entry": hex(inline.entry),
+                    "start": hex(start),
+                    "end": hex(end),
+                    "call_file": inline.call_file.as_deref(),
+                    "call_line": inline.call_line,
+                }),
+            ));
+        }
+        out
+    }
+
     /// The static findings at `addr` in `function`; `exit` when the point
     /// was selected as a `.return` exit.
     pub fn findings(
@@ -905,6 +990,9 @@ impl<'b> Analyzer<'b> {
                     "symbol": range.symbol,
                 }),
             ));
+        }
+        if self.blacklist.lookup(addr).next().is_none() {
+            out.extend(self.machinery_findings(function, addr));
         }
         let cfg = &facts.cfg;
         let align = crate::arch::spec(self.binary.arch).insn_align();
@@ -1190,4 +1278,46 @@ fn with_emulator<T>(
         let (_, emu) = slot.as_mut().expect("just made");
         f(emu)
     })
+}
+
+/// The finding at every point of a function that the probe machinery's
+/// call graph reaches.
+fn machinery_finding(
+    function: &Function,
+    reach: &machinery::Reach,
+    chain: &[machinery::Link],
+) -> Finding {
+    let path = chain
+        .iter()
+        .map(|l| l.function.as_str())
+        .collect::<Vec<_>>()
+        .join(" -> ");
+    let evidence = json!({
+        "phase": reach.phase.name(),
+        "root": reach.root.0,
+        "root_source": reach.root.1,
+        "chain": chain.iter().map(|l| json!({
+            "symbol": l.function,
+            "site": l.site.map(hex),
+            "edge": l.edge.map(machinery::Edge::name),
+        })).collect::<Vec<_>>(),
+    });
+    match reach.phase {
+        machinery::Phase::Trap => Finding::new_static(
+            FindingKind::NonProgressRecursion,
+            format!(
+                "the probe machinery runs {} while it handles a probe hit ({path}; {} from {}): a probe here fires before the kprobe core records the running probe or while it single-steps, so the kernel recurses without progress or stops with \"Unrecoverable kprobe detected\"",
+                function.name, reach.root.0, reach.root.1
+            ),
+            evidence,
+        ),
+        machinery::Phase::Handler => Finding::new_static(
+            FindingKind::MissedInHandler,
+            format!(
+                "{} runs inside probe handlers ({path}; {} from {}): a probe here that hits while another probe's handler runs is counted as missed and skipped, so its events are silently lost",
+                function.name, reach.root.0, reach.root.1
+            ),
+            evidence,
+        ),
+    }
 }

@@ -50,12 +50,12 @@ const IGNORED_PREFIXES: &[&str] = &[
 const IGNORED_SUFFIXES: &[&str] = &["_from_arm", "_from_thumb", "_veneer"];
 
 impl Binary {
-    /// Whether the file is a linked kernel image (vmlinux): an ET_EXEC with
-    /// the kernel's own symbols (`_stext`, `__start_kprobe_blacklist`, ...)
-    /// or whose code lies in the architecture's kernel half of the address
-    /// space.
+    /// Whether the file is a linked kernel image (vmlinux): an ET_EXEC, or
+    /// an ET_DYN as arm64 links vmlinux (a PIE), with the kernel's own
+    /// symbols (`_stext`, `__start_kprobe_blacklist`, ...) or whose code
+    /// lies in the architecture's kernel half of the address space.
     pub fn is_kernel_image(&self) -> bool {
-        if self.kind != FileKind::Exec {
+        if self.kind == FileKind::Rel {
             return false;
         }
         if self

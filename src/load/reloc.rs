@@ -129,6 +129,12 @@ pub(super) fn apply(
                 edits.push((base.wrapping_add(offset), how, value));
             }
         }
+    } else if file.dynamic_symbol_table().is_none() {
+        // No dynamic symbol table: a kernel image linked as a PIE
+        // (arm64 and ppc64 vmlinux, `--no-apply-dynamic-relocs`) keeps its
+        // absolute pointers (the `_kprobe_blacklist` table among them) as
+        // RELATIVE entries of `.rela.dyn`, and zeros in the data.
+        unattached_relative(binary.arch, file, &mut edits);
     } else if let Some(relocs) = file.dynamic_relocations() {
         for (place, reloc) in relocs {
             let RelocationFlags::Elf { r_type } = reloc.flags() else {
@@ -155,6 +161,36 @@ pub(super) fn apply(
         write(binary, place, how, value);
     }
     Ok(())
+}
+
+/// The RELATIVE entries of the SHT_RELA sections that apply to no section
+/// (`sh_info` 0): with the load base 0, each writes its addend.
+fn unattached_relative(
+    arch: Arch,
+    file: &ElfFile64<'_, Endianness>,
+    edits: &mut Vec<(u64, Write, u64)>,
+) {
+    use object::read::elf::{Rela, SectionHeader};
+    let endian = file.endian();
+    let data = file.data();
+    for header in file.elf_section_table().iter() {
+        if header.sh_type(endian) != elf::SHT_RELA || header.sh_info(endian) != 0 {
+            continue;
+        }
+        let Ok(Some((relas, _))) = header.rela(endian, data) else {
+            continue;
+        };
+        for rela in relas {
+            let r_type = rela.r_type(endian, false);
+            if kind(arch, r_type) == Some(Write::Relative) {
+                edits.push((
+                    rela.r_offset(endian),
+                    Write::Relative,
+                    rela.r_addend(endian) as u64,
+                ));
+            }
+        }
+    }
 }
 
 /// Write one relocated value; places outside any section are ignored (a

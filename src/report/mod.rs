@@ -49,6 +49,12 @@ pub enum FindingKind {
     TmAbort,
     /// The probe machinery itself runs through the point.
     NonProgressRecursion,
+    /// Probe handlers run through the point: a hit there while another
+    /// probe's handler runs is counted as missed.
+    MissedInHandler,
+    /// The point is in an inlined copy of a blacklisted function, which the
+    /// blacklist (whole out-of-line functions only) does not cover.
+    BlacklistedInlineCopy,
     /// Writing the variable's location changes nothing.
     IneffectiveWrite,
     /// The variable is in several places; writing one is not writing all.
@@ -100,9 +106,18 @@ impl FindingKind {
             | Blacklisted
             | NotInstructionBoundary
             | UnsteppableInstruction => Verdict::Hazardous,
-            IneffectiveWrite | PartialWrite | UnwritableLocation | OverbroadWrite
-            | EntryReturnImbalance | TailCallExit | InlinedSite | MultipleViews | IfuncResolver
-            | PastSymbolSize => Verdict::Gray,
+            IneffectiveWrite
+            | PartialWrite
+            | UnwritableLocation
+            | OverbroadWrite
+            | EntryReturnImbalance
+            | TailCallExit
+            | InlinedSite
+            | MultipleViews
+            | IfuncResolver
+            | PastSymbolSize
+            | MissedInHandler
+            | BlacklistedInlineCopy => Verdict::Gray,
             EmulationLimit | UndecodableInstruction => Verdict::Unknown,
             EffectiveWrite => Verdict::Safe,
         }
@@ -115,6 +130,8 @@ impl FindingKind {
             LlscReservationLoss => "llsc-reservation-loss",
             TmAbort => "tm-abort",
             NonProgressRecursion => "non-progress-recursion",
+            MissedInHandler => "missed-in-handler",
+            BlacklistedInlineCopy => "blacklisted-inline-copy",
             IneffectiveWrite => "ineffective-write",
             PartialWrite => "partial-write",
             UnwritableLocation => "unwritable-location",
@@ -145,6 +162,8 @@ pub const ALL_KINDS: &[FindingKind] = &[
     FindingKind::LlscReservationLoss,
     FindingKind::TmAbort,
     FindingKind::NonProgressRecursion,
+    FindingKind::MissedInHandler,
+    FindingKind::BlacklistedInlineCopy,
     FindingKind::IneffectiveWrite,
     FindingKind::PartialWrite,
     FindingKind::UnwritableLocation,

@@ -25,9 +25,19 @@ fn texts(kind: FindingKind) -> (&'static str, &'static str, &'static str) {
             "Move the probe outside the transaction, before its begin or after its end.",
         ),
         NonProgressRecursion => (
-            "Probe handler re-enters its own probe",
-            "The emulated probe handler reaches the probe point again: the probe fires inside its own handler and nothing guards the recursion.",
-            "Do not call the probed function from the handler, or guard the handler against recursion.",
+            "The probe machinery runs through this point",
+            "The probe handler (emulated with --handler), or the kernel's own trap path (its call graph from the breakpoint and single-step handlers), reaches the point while a probe is being handled: the probe fires inside its own handling and the kernel cannot make progress.",
+            "Do not probe here; the kernel should mark the function NOKPROBE_SYMBOL or nokprobe_inline.",
+        ),
+        MissedInHandler => (
+            "Probe handlers run through this point",
+            "Functions that run inside probe handlers (trace events, BPF) reach the point: a hit while another probe's handler runs is counted as missed and skipped, so events are silently lost.",
+            "Expect missed hits (kprobe nmissed) while other probes are active, or probe elsewhere.",
+        ),
+        BlacklistedInlineCopy => (
+            "Inlined copy of a blacklisted function",
+            "The point is in a copy of a NOKPROBE/blacklisted function that the compiler inlined into a function the blacklist does not cover: the kernel accepts the probe although the function's author forbade it.",
+            "Do not probe here; the kernel should mark the helper nokprobe_inline or the caller NOKPROBE_SYMBOL.",
         ),
         IneffectiveWrite => (
             "Writing the variable changes nothing",
