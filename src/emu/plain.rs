@@ -29,10 +29,7 @@ impl PlainEngine {
             Arch::Ppc64 | Arch::Ppc64le => (UcArch::PPC, Mode::PPC64 | Mode::BIG_ENDIAN),
         };
         let mut uc = Unicorn::new(uc_arch, mode).map_err(|e| format!("{e:?}"))?;
-        super::set_cpu_model(&mut uc, arch)?;
-        if arch.is_ppc() {
-            super::ppc::enter_64bit_real_mode(&mut uc, arch == Arch::Ppc64le)?;
-        }
+        super::configure(&mut uc, arch)?;
         let mask = Emulator::mask_of(arch);
         for s in binary.sections.iter().filter(|s| s.size > 0) {
             let start = (s.address & mask) & !0xfff;
