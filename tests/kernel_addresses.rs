@@ -82,3 +82,45 @@ fn kernel_image_windows_confirmed_at_link_addresses() {
         );
     }
 }
+
+/// A section that reaches the top of the 64-bit address space (x86-64 and
+/// arm64 use every address bit) is an error naming it, not an arithmetic
+/// overflow in the emulator's mapping (it panicked before).
+#[test]
+fn section_at_the_top_of_the_address_space_is_an_error() {
+    let mut elf = std::fs::read(fixture("x86_64/kimage")).expect("fixture");
+    let u16_at = |b: &[u8], o: usize| u16::from_le_bytes([b[o], b[o + 1]]) as usize;
+    let u32_at = |b: &[u8], o: usize| u32::from_le_bytes(b[o..o + 4].try_into().unwrap()) as usize;
+    let u64_at = |b: &[u8], o: usize| u64::from_le_bytes(b[o..o + 8].try_into().unwrap()) as usize;
+    let (shoff, shentsize, shnum, shstrndx) = (
+        u64_at(&elf, 0x28),
+        u16_at(&elf, 0x3a),
+        u16_at(&elf, 0x3c),
+        u16_at(&elf, 0x3e),
+    );
+    let strtab = u64_at(&elf, shoff + shstrndx * shentsize + 0x18);
+    let rodata = (0..shnum)
+        .map(|i| shoff + i * shentsize)
+        .find(|&o| elf[strtab + u32_at(&elf, o)..].starts_with(b".rodata\0"))
+        .expect(".rodata");
+    elf[rodata + 0x10..rodata + 0x18].copy_from_slice(&0xffff_ffff_ffff_fc00u64.to_le_bytes());
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("top.elf");
+    std::fs::write(&path, &elf).unwrap();
+    let out = probesafe([
+        "scan",
+        &path.display().to_string(),
+        "--functions",
+        "tm_fallback",
+        "--format",
+        "json",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a report");
+    let text = report.to_string();
+    assert!(
+        text.contains("reaches the top of the address space"),
+        "the emulator's error should name the section: {text}"
+    );
+}

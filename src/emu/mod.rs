@@ -476,16 +476,23 @@ impl Emulator {
 
     fn map_image(&mut self, binary: &Binary) -> Result<(), String> {
         // Page ranges of every allocated section, merged.
-        let mut ranges: Vec<(u64, u64)> = binary
-            .sections
-            .iter()
-            .filter(|s| s.size > 0)
-            .map(|s| {
-                let start = (s.address & self.mask) & !(PAGE - 1);
-                let end = ((s.address & self.mask).saturating_add(s.size)).div_ceil(PAGE) * PAGE;
-                (start, end)
-            })
-            .collect();
+        // With every address bit in use (x86-64, arm64), a hostile section
+        // can end beyond the top of the address space: an error, not an
+        // overflow.
+        let mut ranges: Vec<(u64, u64)> = Vec::new();
+        for s in binary.sections.iter().filter(|s| s.size > 0) {
+            let start = (s.address & self.mask) & !(PAGE - 1);
+            let end = (s.address & self.mask)
+                .checked_add(s.size)
+                .and_then(|e| e.div_ceil(PAGE).checked_mul(PAGE))
+                .ok_or_else(|| {
+                    format!(
+                        "section {} at {:#x} (size {:#x}) reaches the top of the address space",
+                        s.name, s.address, s.size
+                    )
+                })?;
+            ranges.push((start, end));
+        }
         ranges.sort_unstable();
         let mut merged: Vec<(u64, u64)> = Vec::new();
         for (s, e) in ranges {
