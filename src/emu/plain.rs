@@ -33,7 +33,15 @@ impl PlainEngine {
         let mask = Emulator::mask_of(arch);
         for s in binary.sections.iter().filter(|s| s.size > 0) {
             let start = (s.address & mask) & !0xfff;
-            let end = ((s.address & mask) + s.size).div_ceil(0x1000) * 0x1000;
+            let Some(end) = (s.address & mask)
+                .checked_add(s.size)
+                .and_then(|e| e.div_ceil(0x1000).checked_mul(0x1000))
+            else {
+                return Err(format!(
+                    "section {} reaches the top of the address space",
+                    s.name
+                ));
+            };
             let mut page = start;
             while page < end {
                 let _ = uc.mem_map(page, 0x1000, Prot::ALL);
