@@ -124,3 +124,47 @@ fn section_at_the_top_of_the_address_space_is_an_error() {
         "the emulator's error should name the section: {text}"
     );
 }
+
+/// Kernel context: code that reaches its window only through `current`
+/// (arm64 `sp_el0`) or the per-CPU base (x86-64 `%gs`) reaches it from the
+/// function's entry in every trial. (Without the context, arm64 trials
+/// reached the window only by starting at its opener, and the x86-64
+/// `%gs:0x10` access faulted.)
+#[test]
+fn kernel_context_reaches_the_window_from_the_entry() {
+    for (target, spec, kind) in [
+        (
+            "aarch64/kimage",
+            "kcontext_add+0x10",
+            FindingKind::LlscReservationLoss,
+        ),
+        ("x86_64/kimage", "kcontext_add+0xb", FindingKind::TmAbort),
+    ] {
+        let r = report([
+            "check",
+            &fixture(target).display().to_string(),
+            "--format",
+            "json",
+            spec,
+        ]);
+        let f = r.points[0]
+            .findings
+            .iter()
+            .find(|f| f.kind == kind)
+            .unwrap_or_else(|| panic!("{target} {spec}: no {kind:?}"));
+        let dynamic = f.evidence.get("dynamic").expect("dynamic evidence");
+        assert_eq!(
+            f.confirmed,
+            Confirmed::Dynamic,
+            "{target} {spec}: {dynamic}"
+        );
+        assert_eq!(
+            dynamic["start"], "function entry",
+            "{target} {spec}: {dynamic}"
+        );
+        assert_eq!(
+            dynamic["reached"], dynamic["trials"],
+            "{target} {spec}: {dynamic}"
+        );
+    }
+}
