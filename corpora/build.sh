@@ -23,6 +23,9 @@
 #   state.so             ET_DYN, src/state_<arch>.S (aarch64, ppc64, ppc64le): effects to undo
 #   vmlinux-alt          ET_EXEC via src/vmlinux.lds, src/alt_<arch>.S (x86_64, aarch64,
 #                        ppc64, ppc64le): code past a function's ELF size (kallsyms)
+#   kimage               ET_EXEC, static, src/vmlinux.lds at the kernel's base address
+#                        (arm64 0xffff800008010000 as Debian's 6.1): start.c blacklist.c
+#                        atomics.c kcontext.c + the arch's llsc/tm assembly
 #   dwarf-O*.counts      raw DWARF counts of each (commands inside), see DWARF.md
 #   x86_64 and aarch64 only:
 #   dwarf-O2-dwarf4.so   src/dwarf.c at -O2 with -gdwarf-4
@@ -258,6 +261,42 @@ build_alt x86_64 gcc "-fcf-protection=none" "$KX86" 0xffffffff81000000 alt_x86_6
 build_alt aarch64 aarch64-linux-gnu-gcc "$A64" "$KA64" 0xffff800080000000 alt_aarch64
 build_alt ppc64 powerpc64-linux-gnu-gcc "-mabi=elfv1 -mcpu=power8" "$KPPC" 0xc000000000000000 alt_ppc64
 build_alt ppc64le powerpc64le-linux-gnu-gcc "-mabi=elfv2 -mcpu=power8" "$KPPC" 0xc000000000000000 alt_ppc64
+# ---- kimage: a kernel image with the hazard cases (new files only) --------
+# build_kimage TARGET CC "ARCH-CFLAGS" "KERNEL-CFLAGS" KERNEL_BASE "ASM:EXTRA-ASFLAGS..."
+#   kimage  ET_EXEC, static, src/vmlinux.lds at the kernel base: start.c,
+#           blacklist.c, atomics.c, kcontext.c and the arch's LL/SC and
+#           transaction assembly, so that emulation runs them at kernel
+#           addresses, on the image's own data and the kernel's context
+build_kimage() {
+	local t=$1 cc=$2 acflags=$3 kcflags=$4 kbase=$5
+	shift 5
+	local o=$tmp/$t/kimage
+	mkdir -p "$o" "$t"
+	local objs=() c a s extra
+	for c in start blacklist atomics kcontext; do
+		$cc $CFLAGS $acflags $kcflags -c "src/$c.c" -o "$o/$c.o"
+		objs+=("$o/$c.o")
+	done
+	for a in "$@"; do
+		s=${a%%:*}; extra=${a#*:}
+		$cc $ASFLAGS $acflags $extra -fno-pic -fno-pie -c "src/$s.S" -o "$o/$s.o"
+		objs+=("$o/$s.o")
+	done
+	$cc $acflags $LDFLAGS -static -no-pie -T src/vmlinux.lds \
+		-Wl,--defsym=KERNEL_BASE="$kbase" -Wl,--no-warn-rwx-segments \
+		-o "$t/kimage" "${objs[@]}"
+	echo "built $t kimage"
+}
+build_kimage x86_64 gcc "-fcf-protection=none" "$KX86" 0xffffffff81000000 \
+	tm_x86_64:
+build_kimage aarch64 aarch64-linux-gnu-gcc "$A64" "$KA64" 0xffff800008010000 \
+	llsc_aarch64: tm_aarch64:-march=armv8-a+tme
+build_kimage aarch64-lse aarch64-linux-gnu-gcc "$A64LSE" "$KA64" 0xffff800008010000 \
+	llsc_aarch64: tm_aarch64:-march=armv8.1-a+lse+tme
+build_kimage ppc64 powerpc64-linux-gnu-gcc "-mabi=elfv1 -mcpu=power8" "$KPPC" 0xc000000000010000 \
+	llsc_ppc64: tm_ppc64:-mhtm
+build_kimage ppc64le powerpc64le-linux-gnu-gcc "-mabi=elfv2 -mcpu=power8" "$KPPC" 0xc000000000010000 \
+	llsc_ppc64: tm_ppc64:-mhtm
 fi # ${1:-} != dwarf
 
 # ---- DWARF corpora (new files only; nothing above depends on them) --------

@@ -5,6 +5,7 @@
 
 use unicorn_engine::{RegisterARM64, RegisterPPC, RegisterX86};
 
+use super::{CURRENT_TASK, PERCPU_BASE};
 use crate::arch::Arch;
 
 /// Unicorn register ids and calling convention of one architecture.
@@ -26,6 +27,11 @@ pub struct Abi {
     pub state: &'static [i32],
     /// Their names, parallel to `state`.
     pub state_names: &'static [&'static str],
+    /// Kernel context: registers kernel code finds `current` and its
+    /// per-CPU data through, with the value every trial starts with (see
+    /// [`super::KERNEL_CONTEXT`]). POWER's `r13` (the paca) is set with
+    /// the arguments, at every trial start.
+    pub kernel_context: &'static [(i32, u64)],
 }
 
 macro_rules! ids {
@@ -46,6 +52,8 @@ const X86_64: Abi = Abi {
     state_names: names!(
         rax, rbx, rcx, rdx, rsi, rdi, rbp, rsp, r8, r9, r10, r11, r12, r13, r14, r15, rflags
     ),
+    // `%gs:sym` reads the per-CPU area (`current` is `pcpu_hot.current_task`).
+    kernel_context: &[(RegisterX86::GS_BASE as i32, PERCPU_BASE)],
 };
 
 const AARCH64: Abi = Abi {
@@ -59,6 +67,13 @@ const AARCH64: Abi = Abi {
         x0, x1, x2, x3, x4, x5, x6, x7, x8, x9, x10, x11, x12, x13, x14, x15, x16, x17, x18, x19,
         x20, x21, x22, x23, x24, x25, x26, x27, x28, x29, x30, sp, nzcv
     ),
+    // `current` is `sp_el0` at EL1. `tpidr_el1` is the per-CPU offset added
+    // to a per-CPU symbol's link address: 0 reads the image's own
+    // `.data..percpu`, the template every CPU's area starts as a copy of.
+    kernel_context: &[
+        (RegisterARM64::SP_EL0 as i32, CURRENT_TASK),
+        (RegisterARM64::TPIDR_EL1 as i32, 0),
+    ],
 };
 
 const PPC64: Abi = Abi {
@@ -72,6 +87,7 @@ const PPC64: Abi = Abi {
         r0, r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12, r13, r14, r15, r16, r17, r18, r19,
         r20, r21, r22, r23, r24, r25, r26, r27, r28, r29, r30, r31, cr, lr, ctr, xer
     ),
+    kernel_context: &[],
 };
 
 /// The table of an architecture.

@@ -22,7 +22,7 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 use std::time::Instant;
 
-use unicorn_engine::unicorn_const::{Arch as UcArch, HookType, Mode, Prot};
+use unicorn_engine::unicorn_const::{Arch as UcArch, HookType, Mode, Prot, TlbEntry, TlbType};
 use unicorn_engine::{Context, RegisterPPC, UcHookId, Unicorn};
 
 use crate::arch::{Arch, Class};
@@ -59,6 +59,14 @@ const HEAP_WINDOW: u64 = 1 << 30;
 /// The heap mapped up front: where [`run::Input::generate`]'s pointers
 /// point (256 groups of 4 pages).
 const PREMAPPED_HEAP: u64 = 0x100 * 4 * PAGE;
+/// Kernel context (see [`abi::Abi::kernel_context`]): arm64 `current`
+/// (`sp_el0`) points at generated memory here, inside the heap window and
+/// away from the generated pointers, so the task structure it reads is
+/// materialised lazily like any heap page.
+pub const CURRENT_TASK: u64 = HEAP_BASE + 0x200_0000;
+/// Kernel context: x86-64's per-CPU base (`gs`), generated memory too
+/// (x86 per-CPU symbols are offsets from 0, so `%gs:sym` lands here).
+pub const PERCPU_BASE: u64 = HEAP_BASE + 0x300_0000;
 /// Binary bytes mapped at most.
 const IMAGE_LIMIT: u64 = 1 << 31;
 
@@ -209,8 +217,8 @@ pub struct Emulator {
     arch: Arch,
     abi: &'static Abi,
     model: TrapModel,
-    /// Address bits the CPU uses (POWER real mode ignores the top four; an
-    /// arm64 physical address has 48).
+    /// Address bits the CPU uses (POWER real mode ignores the top four;
+    /// see [`Addressing`]).
     mask: u64,
     /// The bits the mask removed from the binary's addresses.
     high: u64,
@@ -288,6 +296,69 @@ fn set_cpu_model<D>(uc: &mut Unicorn<'_, D>, arch: Arch) -> Result<(), String> {
     Ok(())
 }
 
+/// How the emulated CPU reaches an address of the binary.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Addressing {
+    /// Every 64-bit virtual address is the physical address with the same
+    /// number: Unicorn's virtual TLB, filled by an identity hook (x86-64,
+    /// arm64). Kernel addresses (arm64's TTBR1 half `0xffff8000...`, x86's
+    /// canonical high half `0xffffffff8...`) run, load and store at their
+    /// link addresses. Without it Unicorn's x86 translation with paging off
+    /// keeps 52 physical bits (`PG_ADDRESS_MASK`) and never fetches a
+    /// high-half image; arm64 (EL1, MMU off) happens to pass 64-bit
+    /// addresses through in 2.1.5, and the same explicit identity keeps it
+    /// independent of that path.
+    Identity,
+    /// POWER hypervisor real mode: the top four address bits are ignored,
+    /// so `0xc000...` kernel addresses alias the low ones. The binary is
+    /// mapped at its addresses with those bits cleared.
+    RealMode,
+}
+
+impl Addressing {
+    pub(crate) fn of(arch: Arch) -> Addressing {
+        match arch {
+            Arch::X86_64 | Arch::Aarch64 => Addressing::Identity,
+            Arch::Ppc64 | Arch::Ppc64le => Addressing::RealMode,
+        }
+    }
+
+    /// The address bits the CPU uses.
+    pub(crate) fn mask(self) -> u64 {
+        match self {
+            Addressing::Identity => u64::MAX,
+            Addressing::RealMode => 0x0fff_ffff_ffff_ffff,
+        }
+    }
+}
+
+/// Put a new engine in the state every emulation of `arch` needs: the CPU
+/// model, the address translation ([`Addressing`]), and on POWER 64-bit
+/// hypervisor real mode.
+pub(crate) fn configure<D>(uc: &mut Unicorn<'_, D>, arch: Arch) -> Result<(), String> {
+    set_cpu_model(uc, arch)?;
+    match Addressing::of(arch) {
+        Addressing::Identity => {
+            uc.ctl_set_tlb_type(TlbType::VIRTUAL)
+                .map_err(|e| uc_err("selecting the virtual TLB", e))?;
+            // Every access type at once: Unicorn's fill without a hook
+            // grants only the access that missed, so a page read and then
+            // written would be refilled at every alternation. Mapped
+            // memory's own protection still applies (Unicorn checks the
+            // physical region after the translation).
+            uc.add_tlb_hook(1, 0, |_, vaddr, _| {
+                Some(TlbEntry {
+                    paddr: vaddr,
+                    perms: Prot::ALL,
+                })
+            })
+            .map_err(|e| uc_err("adding the identity TLB hook", e))?;
+        }
+        Addressing::RealMode => ppc::enter_64bit_real_mode(uc, arch == Arch::Ppc64le)?,
+    }
+    Ok(())
+}
+
 /// The size of the buffer Unicorn translates code into, per emulator (one
 /// per worker thread). Unicorn's default is 1 GiB, which a run over a whole
 /// libc fills, page by page, on every worker, since translations are kept;
@@ -331,11 +402,7 @@ impl Emulator {
     }
 
     pub(crate) fn mask_of(arch: Arch) -> u64 {
-        match arch {
-            Arch::X86_64 => u64::MAX,
-            Arch::Aarch64 => 0x0000_ffff_ffff_ffff,
-            Arch::Ppc64 | Arch::Ppc64le => 0x0fff_ffff_ffff_ffff,
-        }
+        Addressing::of(arch).mask()
     }
 
     /// An emulator with nothing but the fixed pages mapped (self-tests).
@@ -357,11 +424,8 @@ impl Emulator {
         let mut uc = Unicorn::new_with_data(uc_arch, mode, state)
             .map_err(|e| uc_err("opening the emulator", e))?;
         set_code_buffer(&mut uc, CODE_BUFFER)?;
-        set_cpu_model(&mut uc, arch)?;
+        configure(&mut uc, arch)?;
         let mask = Self::mask_of(arch);
-        if arch.is_ppc() {
-            ppc::enter_64bit_real_mode(&mut uc, arch == Arch::Ppc64le)?;
-        }
         let mut emu = Emulator {
             pristine: uc
                 .context_alloc()
@@ -379,6 +443,11 @@ impl Emulator {
             hit_limit: run::MAX_HITS,
         };
         emu.map_fixed()?;
+        for &(reg, value) in emu.abi.kernel_context {
+            emu.uc
+                .reg_write(reg, value)
+                .map_err(|e| uc_err("setting the kernel context", e))?;
+        }
         emu.add_global_hooks()?;
         emu.uc
             .context_save(&mut emu.pristine)
@@ -413,16 +482,23 @@ impl Emulator {
 
     fn map_image(&mut self, binary: &Binary) -> Result<(), String> {
         // Page ranges of every allocated section, merged.
-        let mut ranges: Vec<(u64, u64)> = binary
-            .sections
-            .iter()
-            .filter(|s| s.size > 0)
-            .map(|s| {
-                let start = (s.address & self.mask) & !(PAGE - 1);
-                let end = ((s.address & self.mask).saturating_add(s.size)).div_ceil(PAGE) * PAGE;
-                (start, end)
-            })
-            .collect();
+        // With every address bit in use (x86-64, arm64), a hostile section
+        // can end beyond the top of the address space: an error, not an
+        // overflow.
+        let mut ranges: Vec<(u64, u64)> = Vec::new();
+        for s in binary.sections.iter().filter(|s| s.size > 0) {
+            let start = (s.address & self.mask) & !(PAGE - 1);
+            let end = (s.address & self.mask)
+                .checked_add(s.size)
+                .and_then(|e| e.div_ceil(PAGE).checked_mul(PAGE))
+                .ok_or_else(|| {
+                    format!(
+                        "section {} at {:#x} (size {:#x}) reaches the top of the address space",
+                        s.name, s.address, s.size
+                    )
+                })?;
+            ranges.push((start, end));
+        }
         ranges.sort_unstable();
         let mut merged: Vec<(u64, u64)> = Vec::new();
         for (s, e) in ranges {

@@ -29,14 +29,19 @@ impl PlainEngine {
             Arch::Ppc64 | Arch::Ppc64le => (UcArch::PPC, Mode::PPC64 | Mode::BIG_ENDIAN),
         };
         let mut uc = Unicorn::new(uc_arch, mode).map_err(|e| format!("{e:?}"))?;
-        super::set_cpu_model(&mut uc, arch)?;
-        if arch.is_ppc() {
-            super::ppc::enter_64bit_real_mode(&mut uc, arch == Arch::Ppc64le)?;
-        }
+        super::configure(&mut uc, arch)?;
         let mask = Emulator::mask_of(arch);
         for s in binary.sections.iter().filter(|s| s.size > 0) {
             let start = (s.address & mask) & !0xfff;
-            let end = ((s.address & mask) + s.size).div_ceil(0x1000) * 0x1000;
+            let Some(end) = (s.address & mask)
+                .checked_add(s.size)
+                .and_then(|e| e.div_ceil(0x1000).checked_mul(0x1000))
+            else {
+                return Err(format!(
+                    "section {} reaches the top of the address space",
+                    s.name
+                ));
+            };
             let mut page = start;
             while page < end {
                 let _ = uc.mem_map(page, 0x1000, Prot::ALL);
