@@ -36,7 +36,7 @@ impl PlainEngine {
         let mask = Emulator::mask_of(arch);
         for s in binary.sections.iter().filter(|s| s.size > 0) {
             let start = (s.address & mask) & !0xfff;
-            let end = ((s.address & mask) + s.size).div_ceil(0x1000) * 0x1000;
+            let end = ((s.address & mask).saturating_add(s.size)).div_ceil(0x1000) * 0x1000;
             let mut page = start;
             while page < end {
                 let _ = uc.mem_map(page, 0x1000, Prot::ALL);

@@ -22,7 +22,7 @@ use crate::error::{Error, Result};
 pub use ehframe::cfa_rule;
 pub use file::FileBytes;
 
-pub use symbols::{Function, FunctionSource, Symbol};
+pub use symbols::{Function, FunctionSource, Symbol, MAX_FUNCTION_SIZE};
 
 /// The ELF file type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -220,6 +220,7 @@ impl Binary {
         let fdes = ehframe::fde_ranges(&binary);
         symbols::add_fde_functions(&mut binary.functions, &fdes, &binary.sections);
         symbols::fill_sizes(&mut binary.functions, &binary.sections);
+        symbols::clamp_to_sections(&mut binary.functions, &binary.sections);
         if binary.functions.is_empty() {
             return Err(Error::NoFunctions {
                 path: path.to_owned(),
