@@ -340,7 +340,7 @@ fn sigterm_ends_a_long_fuzz_run_within_seconds() {
             "fuzz",
             &bin,
             "--cases",
-            "100000",
+            "1000000",
             "--jobs",
             "1",
             "--format",
