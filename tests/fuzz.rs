@@ -106,6 +106,53 @@ fn shards_merged_equal_the_unsharded_run() {
     assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
 }
 
+/// What a replayed witness's trace must hold for its finding (the text
+/// `replay` prints; "REPRODUCED" alone is printed whatever the trace
+/// holds): the probe hit at the point and, after it, the event that is the
+/// finding: the window's store-conditional failing, the transaction
+/// aborting, the handler reaching the point again; for a tail call (its
+/// probe only counts) the point's instruction followed by the target's.
+fn trace_shows(witness: &Value, text: &str) -> Result<(), String> {
+    let point = witness["point"]["address"].as_str().unwrap();
+    let evidence = &witness["finding"]["evidence"];
+    let hit = format!("** probe hit #1 at {point}:");
+    let after_hit = |event: &str| -> Result<(), String> {
+        let h = text.find(&hit).ok_or_else(|| format!("`{hit}`"))?;
+        text[h..]
+            .find(event)
+            .map(|_| ())
+            .ok_or_else(|| format!("`{event}` after `{hit}`"))
+    };
+    match witness["finding"]["kind"].as_str().unwrap() {
+        "llsc-reservation-loss" => {
+            let sc = evidence["dynamic"]["store_conditional"].as_str().unwrap();
+            after_hit(&format!("** store-conditional at {sc} FAILED"))
+        }
+        "tm-abort" => after_hit("** transaction ABORTED"),
+        "non-progress-recursion" => {
+            after_hit("** probe handler runs")?;
+            after_hit(&format!("end: re-entry: {point} ->"))
+        }
+        "tail-call-exit" => {
+            let target = evidence["target"].as_str().unwrap();
+            let lines: Vec<&str> = text
+                .lines()
+                .filter(|l| l.starts_with("  0x"))
+                .map(str::trim)
+                .collect();
+            lines
+                .windows(2)
+                .any(|w| {
+                    w[0].starts_with(&format!("{point} "))
+                        && w[1].starts_with(&format!("{target} "))
+                })
+                .then_some(())
+                .ok_or_else(|| format!("{point} followed by {target}"))
+        }
+        other => Err(format!("a check for {other}")),
+    }
+}
+
 #[test]
 fn every_witness_of_the_corpora_replays() {
     let dir = tempfile::tempdir().unwrap();
@@ -118,6 +165,7 @@ fn every_witness_of_the_corpora_replays() {
         vec!["--handler", "handler_indirect", "--functions", "helper"],
     ));
     let mut replayed = 0;
+    let mut kinds: std::collections::BTreeMap<String, usize> = Default::default();
     for (i, (file, extra)) in runs.iter().enumerate() {
         let wdir = dir.path().join(format!("w{i}"));
         let bin = arg(&fixture(file));
@@ -156,11 +204,12 @@ fn every_witness_of_the_corpora_replays() {
             );
             let text = String::from_utf8_lossy(&out.stdout);
             assert!(text.contains("REPRODUCED"), "{text}");
-            assert!(
-                text.contains("** probe hit #1") || text.contains("tail-call-exit"),
-                "{text}"
-            );
             let w: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+            let kind = w["finding"]["kind"].as_str().unwrap().to_owned();
+            if let Err(missing) = trace_shows(&w, &text) {
+                panic!("{}: the trace lacks {missing}:\n{text}", path.display());
+            }
+            *kinds.entry(kind).or_insert(0) += 1;
             assert!(
                 w["witness"]["shrink_steps"].is_u64(),
                 "{}: shrunk",
@@ -170,6 +219,15 @@ fn every_witness_of_the_corpora_replays() {
         }
     }
     assert!(replayed > 300, "{replayed}");
+    // Each kind of dynamic finding of these runs was replayed, and its
+    // trace checked for what shows it.
+    for kind in [
+        "llsc-reservation-loss",
+        "tm-abort",
+        "non-progress-recursion",
+    ] {
+        assert!(kinds.get(kind).is_some_and(|&n| n > 0), "{kind}: {kinds:?}");
+    }
 
     // The same witness moved to a point after the store-conditional does not
     // reproduce (exit 0); on another binary it is refused (exit 2).

@@ -106,6 +106,82 @@ const CASES: &[(&str, &[&str])] = &[
             "boundary+1",
         ],
     ),
+    // The dynamic evidence of a few representative points per target (the
+    // emulation's outcome, progress, attempts, hits and witness): LL/SC
+    // windows, transactions, tail-call returns, a re-entering handler.
+    (
+        "check-dynamic-x86_64.json",
+        &[
+            "check",
+            "corpora/x86_64/hazards.so",
+            "--format",
+            "json",
+            "function(\"tm_*\").call",
+            "function(\"wrapper\").return",
+        ],
+    ),
+    (
+        "check-dynamic-aarch64.json",
+        &[
+            "check",
+            "corpora/aarch64/hazards.so",
+            "--format",
+            "json",
+            "llsc_loop+4",
+            "llsc_bounded+8",
+            "tm_fallback+4",
+            "function(\"wrapper\").return",
+        ],
+    ),
+    (
+        "check-dynamic-aarch64-lse.json",
+        &[
+            "check",
+            "corpora/aarch64-lse/hazards.so",
+            "--format",
+            "json",
+            "llsc_loop+4",
+            "tm_fallback+4",
+            "atomic_cas_int",
+        ],
+    ),
+    (
+        "check-dynamic-ppc64.json",
+        &[
+            "check",
+            "corpora/ppc64/hazards.so",
+            "--format",
+            "json",
+            "llsc_loop+4",
+            "llsc_bounded+8",
+            "tm_fallback+4",
+            "function(\"wrapper\").return",
+        ],
+    ),
+    (
+        "check-dynamic-ppc64le.json",
+        &[
+            "check",
+            "corpora/ppc64le/hazards.so",
+            "--format",
+            "json",
+            "llsc_loop+4",
+            "atomic_cas_int+8",
+            "tm_fallback+4",
+        ],
+    ),
+    (
+        "check-dynamic-x86_64-handlers.json",
+        &[
+            "check",
+            "corpora/x86_64/handlers.so",
+            "--format",
+            "json",
+            "--handler",
+            "handler_indirect",
+            "helper",
+        ],
+    ),
 ];
 
 #[test]

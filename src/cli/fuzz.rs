@@ -102,10 +102,13 @@ pub fn run(args: FuzzArgs<'_>) -> Result<ExitCode> {
         .checkpoint
         .map(|p| (p.to_owned(), Header::new(binary_info(&binary), options)));
 
-    // The first SIGINT/SIGTERM stops the run between functions (the
-    // checkpoint is flushed); a second one exits at once. Files are
-    // written atomically, so neither leaves a truncated one.
+    // The first SIGINT/SIGTERM stops the run: every emulation ends at its
+    // next translated block (whatever it runs), the functions being
+    // analysed are dropped, the checkpoint keeps the finished ones and is
+    // flushed. A second one exits at once. Files are written atomically,
+    // so neither leaves a truncated one.
     ctrlc::set_handler(|| {
+        probesafe::emu::interrupt();
         if STOP.swap(true, Ordering::SeqCst) {
             std::process::exit(i32::from(INTERRUPTED));
         }

@@ -409,7 +409,10 @@ impl<'a> Detector<'a> {
             return;
         }
         let arch = self.binary.arch;
+        // Interrupted (SIGINT/SIGTERM): no more inputs (trials stop at
+        // once, and the caller drops the function's results).
         let inputs: Vec<(u64, Input)> = (0..self.options.cases)
+            .take_while(|_| !emu::interrupted())
             .map(|case| {
                 let input = match &self.options.inputs {
                     Some(source) => source.input(arch, addr, case),
@@ -532,6 +535,9 @@ impl<'a> Detector<'a> {
         self.emu.set_hit_limit(DISCOVERY_HITS);
         let mut trapped: Vec<Vec<(u64, Input, Outcome)>> = vec![Vec::new(); addrs.len()];
         for case in 0..self.options.cases {
+            if emu::interrupted() {
+                break;
+            }
             let input = match &self.options.inputs {
                 Some(source) => source.input(arch, start, case),
                 None => Input::generate(arch, self.options.seed, case),

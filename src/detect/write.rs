@@ -662,7 +662,7 @@ fn changed(d: &Detector<'_>, a: &Effects, b: &Effects) -> Vec<String> {
             .binary
             .symbols
             .iter()
-            .find(|s| s.size > 0 && g >= s.address && g < s.address + s.size && !s.undefined)
+            .find(|s| s.size > 0 && g >= s.address && g - s.address < s.size && !s.undefined)
             .map(|s| format!("{}+{:#x}", s.name, g - s.address))
             .unwrap_or_else(|| hex(g));
         out.push(format!("memory {name}"));

@@ -19,6 +19,7 @@ pub mod selftest;
 pub mod write;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 use std::time::Instant;
 
@@ -70,6 +71,24 @@ pub const PERCPU_BASE: u64 = HEAP_BASE + 0x300_0000;
 /// Binary bytes mapped at most.
 const IMAGE_LIMIT: u64 = 1 << 31;
 
+/// Set when the process is asked to stop (SIGINT, SIGTERM): every
+/// emulation in the process ends at its next translated block, whatever it
+/// runs, instead of at its budget or wall-clock limit.
+static INTERRUPT: AtomicBool = AtomicBool::new(false);
+
+/// Ask every emulation of this process to stop at once (async-signal-safe:
+/// one atomic store). Trials that stop this way end as timeouts; callers
+/// must not keep their results ([`interrupted`]).
+pub fn interrupt() {
+    INTERRUPT.store(true, Ordering::SeqCst);
+}
+
+/// Whether [`interrupt`] was called: results of emulations since then are
+/// cut short.
+pub fn interrupted() -> bool {
+    INTERRUPT.load(Ordering::Relaxed)
+}
+
 /// Why the emulator stopped inside `emu_start`, set by a hook.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Stop {
@@ -81,7 +100,7 @@ pub(crate) enum Stop {
     Tx(u64),
     /// The instruction budget ran out.
     Budget,
-    /// The wall-clock limit passed.
+    /// The wall-clock limit passed, or the process was interrupted.
     Timeout,
     /// A group trial: a trap at one of its points would break the sequence
     /// at this address.
@@ -223,6 +242,8 @@ pub struct Emulator {
     /// The bits the mask removed from the binary's addresses.
     high: u64,
     pristine: Context,
+    /// The binary's mapped ranges (CPU addresses), merged and sorted.
+    image: Vec<(u64, u64)>,
     region_hooks: Vec<UcHookId>,
     toc: Option<u64>,
     tx: run::TxState,
@@ -436,6 +457,7 @@ impl Emulator {
             model: TrapModel::of(arch),
             mask,
             high,
+            image: Vec::new(),
             region_hooks: Vec::new(),
             toc: None,
             tx: run::TxState::default(),
@@ -508,6 +530,7 @@ impl Emulator {
             }
         }
         let mut total = 0u64;
+        self.image = merged.clone();
         for (s, e) in merged {
             total += e - s;
             if total > IMAGE_LIMIT {
@@ -610,8 +633,9 @@ impl Emulator {
                 {
                     state.left_region = Some((0, addr));
                 }
-                let out_of_time =
-                    state.blocks % 256 == 0 && state.deadline.is_some_and(|d| Instant::now() > d);
+                let out_of_time = interrupted()
+                    || state.blocks % 256 == 0
+                        && state.deadline.is_some_and(|d| Instant::now() > d);
                 if state.budget < 0 || out_of_time {
                     state.stop = Some(if out_of_time {
                         Stop::Timeout
@@ -639,7 +663,7 @@ impl Emulator {
         for hook in self.region_hooks.drain(..) {
             let _ = self.uc.remove_hook(hook);
         }
-        let (cstart, cend) = (self.to_cpu(start), self.to_cpu(end));
+        let (cstart, cend) = self.bounded_region(start, end);
         // A trial may map at most LAZY_PAGE_LIMIT new pages: pages left
         // mapped by the functions this thread emulated before would let it
         // touch more. Each function starts from none, so its trials depend
@@ -738,10 +762,34 @@ impl Emulator {
             self.add_trace_hook();
         }
         // Translated blocks made before these hooks existed would skip them.
-        self.uc
-            .ctl_remove_cache(cstart, cend.max(cstart + 1))
-            .map_err(|e| uc_err("flushing translated code", e))?;
+        // Unicorn walks the range page by page: it is bounded (above).
+        if cend > cstart {
+            self.uc
+                .ctl_remove_cache(cstart, cend)
+                .map_err(|e| uc_err("flushing translated code", e))?;
+        }
         Ok(())
+    }
+
+    /// The CPU range of a function at `start..end` that the emulator works
+    /// on (hooks, invalidation, leaving the region): only as far as the
+    /// mapped image range it starts in goes, and at most
+    /// [`crate::load::MAX_FUNCTION_SIZE`] bytes. The loader clamps extents
+    /// to their sections already; this keeps every size-dependent emulator
+    /// call bounded whatever extent a caller passes (Unicorn's invalidation
+    /// of translated code costs a step per page of the range: a 2^47-byte
+    /// extent from a corrupted symbol size was a hang).
+    fn bounded_region(&self, start: u64, end: u64) -> (u64, u64) {
+        let cstart = self.to_cpu(start);
+        let len = end
+            .saturating_sub(start)
+            .min(crate::load::MAX_FUNCTION_SIZE);
+        let mapped_end = self
+            .image
+            .iter()
+            .find(|&&(s, e)| s <= cstart && cstart < e)
+            .map_or(cstart, |&(_, e)| e);
+        (cstart, cstart.saturating_add(len).min(mapped_end))
     }
 
     /// Run calls to `target` for real instead of stubbing them (a

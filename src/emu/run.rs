@@ -439,6 +439,13 @@ impl Emulator {
 
     /// Run one trial.
     pub fn run(&mut self, trial: &Trial<'_>) -> Outcome {
+        // Interrupted: no trial starts (one under way stops at its next
+        // block, in the budget hook); the caller drops the results.
+        if super::interrupted() {
+            let mut out = Outcome::empty();
+            out.exit = Exit::Timeout;
+            return out;
+        }
         TRIALS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.reset(trial);
         let mut out = Outcome::empty();

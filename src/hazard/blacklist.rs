@@ -64,7 +64,7 @@ impl Blacklist {
             if SECTIONS.contains(&section.name.as_str()) && section.size > 0 {
                 ranges.push(Range {
                     start: section.address,
-                    end: section.address + section.size,
+                    end: section.address.saturating_add(section.size),
                     source: format!("section {}", section.name),
                     symbol: None,
                 });
@@ -182,7 +182,7 @@ fn kprobe_blacklist_entries(binary: &Binary) -> Vec<(u64, u64)> {
             .sections
             .iter()
             .find(|s| s.name == "_kprobe_blacklist")
-            .map(|s| (s.address, s.address + s.size)),
+            .map(|s| (s.address, s.address.saturating_add(s.size))),
     };
     let Some((start, end)) = range else {
         return Vec::new();

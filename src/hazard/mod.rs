@@ -621,6 +621,14 @@ impl<'b> Analyzer<'b> {
                             return Ok(Vec::new());
                         }
                         let points = self.function_points(decoder, **i, wanted);
+                        // Interrupted while it ran: its trials were cut
+                        // short, so its points are not kept (nor
+                        // checkpointed); the run reports itself unfinished.
+                        if control.stop.load(std::sync::atomic::Ordering::Relaxed)
+                            || crate::emu::interrupted()
+                        {
+                            return Ok(Vec::new());
+                        }
                         (control.done)(**i, &points);
                         Ok(points)
                     },

@@ -24,7 +24,7 @@ pub use ehframe::cfa_rule;
 pub use file::FileBytes;
 pub use kallsyms::MAX_PAST_SIZE;
 
-pub use symbols::{Function, FunctionSource, Symbol};
+pub use symbols::{Function, FunctionSource, Symbol, MAX_FUNCTION_SIZE};
 
 /// The ELF file type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -222,6 +222,7 @@ impl Binary {
         let fdes = ehframe::fde_ranges(&binary);
         symbols::add_fde_functions(&mut binary.functions, &fdes, &binary.sections);
         symbols::fill_sizes(&mut binary.functions, &binary.sections);
+        symbols::clamp_to_sections(&mut binary.functions, &binary.sections);
         if binary.functions.is_empty() {
             return Err(Error::NoFunctions {
                 path: path.to_owned(),

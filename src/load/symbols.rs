@@ -261,10 +261,31 @@ pub(super) fn fill_sizes(functions: &mut [Function], sections: &[Section]) {
         let section_end = sections
             .iter()
             .find(|s| s.executable && s.contains(start))
-            .map(|s| s.address + s.size)
+            .map(|s| s.address.saturating_add(s.size))
             .unwrap_or(start);
         let next = functions.get(i + 1).map(|f| f.address).unwrap_or(u64::MAX);
         functions[i].size = section_end.min(next).saturating_sub(start);
+    }
+}
+
+/// The most bytes a function may span: far more than any compiler emits
+/// (the largest functions of a kernel or a libc are some hundred KiB), and
+/// small enough that every per-function cost that follows the extent
+/// (invalidating translated code, hooking the range) stays bounded.
+pub const MAX_FUNCTION_SIZE: u64 = 64 << 20;
+
+/// Clamp every function's extent to the executable section it starts in
+/// and to [`MAX_FUNCTION_SIZE`]: a symbol size (or an FDE length) from a
+/// corrupted file may say 2^47 bytes, and the function's extent is what
+/// the decoder, the control-flow graph and the emulator work on.
+pub(super) fn clamp_to_sections(functions: &mut [Function], sections: &[Section]) {
+    for f in functions.iter_mut() {
+        let section_end = sections
+            .iter()
+            .find(|s| s.executable && s.contains(f.address))
+            .map_or(f.address, |s| s.address.saturating_add(s.size));
+        let room = section_end.saturating_sub(f.address).min(MAX_FUNCTION_SIZE);
+        f.size = f.size.min(room);
     }
 }
 
