@@ -391,7 +391,7 @@ fn junit_has_one_case_per_point_and_a_failure_per_hazardous_point() {
 fn baseline_reports_and_fails_only_on_points_that_got_worse() {
     let dir = tempfile::tempdir().unwrap();
     let bin = arg(&fixture("aarch64/hazards.so"));
-    let current = stdout_of(&["fuzz", &bin, "--format", "json"]);
+    let current = stdout_of(&["fuzz", &bin, "--format", "json", "--per-point"]);
     let same = dir.path().join("same.json");
     std::fs::write(&same, &current).unwrap();
     let out = probesafe(["fuzz", &bin, "--format", "json", "--baseline", &arg(&same)]);
