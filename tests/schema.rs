@@ -208,3 +208,57 @@ fn unresolved_specs_are_in_the_report_and_documented() {
     let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(value.get("unresolved").is_none());
 }
+
+/// The folded form and JSON Lines: every key of a `range` entry is in the
+/// Fields table (`points[].range.KEY`), ranges read back into the report
+/// types, and JSON Lines has its header, entry and summary lines.
+#[test]
+fn folded_and_jsonl_forms_are_documented() {
+    let doc = std::fs::read_to_string(root().join("docs/report-schema.md")).unwrap();
+    let documented = |field: &str| {
+        doc.contains(&format!("| `{field}` |")) || doc.contains(&format!("| `{field}[]` |"))
+    };
+    let mut seen = BTreeSet::new();
+    for target in ["x86_64", "aarch64", "ppc64"] {
+        let path = fixture(&format!("{target}/vmlinux")).display().to_string();
+        let out = common::probesafe(["scan", &path, "--static-only", "--format", "json"]);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        for e in v["points"].as_array().unwrap() {
+            let Some(range) = e.get("range") else {
+                continue;
+            };
+            for key in e.as_object().unwrap().keys() {
+                assert!(documented(&format!("points[].{key}")), "points[].{key}");
+                seen.insert(key.clone());
+            }
+            for key in range.as_object().unwrap().keys() {
+                assert!(
+                    documented(&format!("points[].range.{key}")),
+                    "points[].range.{key}"
+                );
+                seen.insert(format!("range.{key}"));
+            }
+        }
+        let out = common::probesafe(["scan", &path, "--static-only", "--format", "jsonl"]);
+        let text = String::from_utf8(out.stdout).unwrap();
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let keys = |v: &serde_json::Value| -> Vec<String> {
+            v.as_object().unwrap().keys().cloned().collect()
+        };
+        assert_eq!(keys(&lines[0]), ["binary", "tool"]);
+        assert_eq!(keys(lines.last().unwrap()), ["summary"]);
+        assert_eq!(&lines[1..lines.len() - 1], v["points"].as_array().unwrap());
+    }
+    for key in [
+        "range.first",
+        "range.last",
+        "range.count",
+        "range.step",
+        "range.steps",
+    ] {
+        assert!(seen.contains(key), "no corpus report has {key}");
+    }
+}

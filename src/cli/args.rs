@@ -89,6 +89,12 @@ pub enum Command {
         /// Report only points worse than in this earlier JSON report.
         #[arg(long, value_name = "OLD.json")]
         baseline: Option<PathBuf>,
+        /// In JSON, one entry per point instead of folded ranges.
+        #[arg(long)]
+        per_point: bool,
+        /// Leave out the points whose verdict is below this.
+        #[arg(long, value_enum, value_name = "unknown|gray|hazardous")]
+        min_verdict: Option<MinVerdict>,
     },
     /// Run every dynamic check that applies to gray candidates (the gray and
     /// unknown points of a JSON report, or a file of point specs, one per
@@ -216,6 +222,33 @@ pub enum ReportFormat {
     Sarif,
     /// JUnit XML, one test case per point.
     Junit,
+    /// JSON Lines: a header line, one line per point or range, a summary
+    /// line (for streaming consumers).
+    Jsonl,
+    /// One line per hazardous range, `0xSTART-0xEND<TAB>SYMBOL`: the format
+    /// of /sys/kernel/debug/kprobes/blacklist (read back by --blacklist).
+    Blacklist,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum MinVerdict {
+    /// Leave out safe points.
+    Unknown,
+    /// Leave out safe and unknown points.
+    Gray,
+    /// Only hazardous points.
+    Hazardous,
+}
+
+impl MinVerdict {
+    pub fn verdict(self) -> probesafe::report::Verdict {
+        use probesafe::report::Verdict;
+        match self {
+            MinVerdict::Unknown => Verdict::Unknown,
+            MinVerdict::Gray => Verdict::Gray,
+            MinVerdict::Hazardous => Verdict::Hazardous,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -263,6 +296,13 @@ pub struct Common {
     /// In text output, list safe points too.
     #[arg(long)]
     pub all: bool,
+    /// In JSON and JSON Lines, one entry per point: `scan` and `fuzz` fold
+    /// runs of points with the same findings into ranges otherwise.
+    #[arg(long)]
+    pub per_point: bool,
+    /// Leave out the points whose verdict is below this.
+    #[arg(long, value_enum, value_name = "unknown|gray|hazardous")]
+    pub min_verdict: Option<MinVerdict>,
     /// Generated inputs per point for the dynamic checks.
     #[arg(long, value_name = "N", default_value_t = 8)]
     pub cases: u64,

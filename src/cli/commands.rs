@@ -12,7 +12,9 @@ use probesafe::detect::{DynamicOptions, InputSource, WriteRequest};
 use probesafe::hazard::{machinery, Analyzer, Blacklist, Selection};
 use probesafe::load::Binary;
 use probesafe::point::PointSpec;
-use probesafe::report::{combine, render_text, BinaryInfo, Layout, Report, Unresolved, Verdict};
+use probesafe::report::{
+    combine, render_text, stream, BinaryInfo, Layout, Report, Unresolved, Verdict,
+};
 use probesafe::survey;
 use probesafe::Error;
 
@@ -177,13 +179,22 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         } => {
             let binary = open(&binary, &common)?;
             let mut specs = Specs::parse(&points);
-            analyse(&binary, &common, Layout::Ranges, |analyzer, selection| {
-                if specs.is_empty() || !functions.is_empty() {
-                    select_functions(analyzer, selection, &functions, &mut specs);
-                }
-                specs.select(analyzer, selection);
-                specs
-            })
+            let balanced = balanced_patterns(&specs.specs());
+            let dwarf = needs_dwarf(&common, &specs.specs());
+            analyse(
+                &binary,
+                &common,
+                Layout::Ranges,
+                &balanced,
+                dwarf,
+                |analyzer, selection| {
+                    if specs.is_empty() || !functions.is_empty() {
+                        select_functions(analyzer, selection, &functions, &mut specs);
+                    }
+                    specs.select(analyzer, selection);
+                    specs
+                },
+            )
         }
         Command::Fuzz {
             binary,
@@ -221,6 +232,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             output,
             fail_on,
             baseline,
+            per_point,
+            min_verdict,
         } => {
             let mut read = Vec::new();
             for path in &reports {
@@ -247,6 +260,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                     layout: Layout::Ranges,
                     fail_on,
                     baseline: baseline.as_deref(),
+                    per_point,
+                    min_verdict: min_verdict.map(|m| m.verdict()),
                 },
             )
         }
@@ -257,10 +272,19 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         } => {
             let binary = open(&binary, &common)?;
             let mut specs = Specs::parse(&specs);
-            analyse(&binary, &common, Layout::Points, |analyzer, selection| {
-                specs.select(analyzer, selection);
-                specs
-            })
+            let balanced = balanced_patterns(&specs.specs());
+            let dwarf = needs_dwarf(&common, &specs.specs());
+            analyse(
+                &binary,
+                &common,
+                Layout::Points,
+                &balanced,
+                dwarf,
+                |analyzer, selection| {
+                    specs.select(analyzer, selection);
+                    specs
+                },
+            )
         }
     }
 }
@@ -586,12 +610,27 @@ pub(super) fn analyzer<'b>(
     detail: bool,
     inputs: Option<Arc<dyn InputSource>>,
 ) -> Result<Analyzer<'b>> {
+    analyzer_with(binary, common, detail, inputs, true)
+}
+
+/// [`analyzer`], without loading the DWARF when `dwarf` is false.
+fn analyzer_with<'b>(
+    binary: &'b Binary,
+    common: &Common,
+    detail: bool,
+    inputs: Option<Arc<dyn InputSource>>,
+    dwarf: bool,
+) -> Result<Analyzer<'b>> {
     let mut blacklist = Blacklist::of(binary);
     for file in &common.blacklist {
         blacklist.add_file(file)?;
     }
     let handlers = handler_entries(binary, &common.handler)?;
-    let debug = DebugInfo::load(binary, common.debug_file.as_deref())?.map(Arc::new);
+    let debug = if dwarf {
+        DebugInfo::load(binary, common.debug_file.as_deref())?.map(Arc::new)
+    } else {
+        None
+    };
     let mut analyzer = Analyzer::new(binary, blacklist)
         .with_debug_info(debug)
         .with_detail(detail)
@@ -653,20 +692,41 @@ pub(super) fn binary_info(binary: &Binary) -> BinaryInfo {
     }
 }
 
+/// Whether a run needs the DWARF: everything but a deny-list, whose
+/// hazardous ranges DWARF never changes (it adds gray findings only), unless
+/// a point spec names source-level things or a dynamic check writes
+/// variables.
+fn needs_dwarf(common: &Common, specs: &[PointSpec]) -> bool {
+    common.format != ReportFormat::Blacklist
+        || !common.write.is_empty()
+        || common.all_vars
+        || common.reference.is_some()
+        || common.trace
+        || specs
+            .iter()
+            .any(|s| !matches!(s, PointSpec::Address(_) | PointSpec::Symbol { .. }))
+}
+
 /// Resolve the specs (`select` returns them with the unresolved ones),
 /// analyse, and deliver the report; exit 2 when a spec did not resolve.
 fn analyse(
     binary: &Binary,
     common: &Common,
     layout: Layout,
+    balanced: &[String],
+    dwarf: bool,
     select: impl FnOnce(&Analyzer<'_>, &mut Selection) -> Specs,
 ) -> Result<ExitCode> {
-    let analyzer = analyzer(binary, common, layout == Layout::Points, None)?;
+    let analyzer = analyzer_with(binary, common, layout == Layout::Points, None, dwarf)?;
     let mut selection = Selection::default();
     let specs = select(&analyzer, &mut selection);
     specs.print_unresolved();
     let unresolved = specs.unresolved();
-    let balanced = balanced_patterns(&specs.specs());
+    // A report with unresolved specs is written whole (the streamed forms
+    // have no place for them); so is one that needs every point first.
+    if unresolved.is_empty() && streams(common, balanced) {
+        return stream(binary, &analyzer, &selection, common, layout);
+    }
     let mut points = analyzer.run(&selection, common.jobs.map(usize::from))?;
     dynamic_extras(binary, &analyzer, &mut points, &balanced, common)?;
     let report = Report::new(binary_info(binary), points).with_unresolved(unresolved.clone());
@@ -680,6 +740,187 @@ fn analyse(
     )?;
     print_traces(&analyzer, &report, common)?;
     Ok(exit_status(code, &unresolved))
+}
+
+/// Whether the report can be written as the points are finished: a form
+/// that streams, and nothing that needs every point first (a baseline, the
+/// dynamic checks over the whole selection, traces).
+fn streams(common: &Common, balanced: &[String]) -> bool {
+    stream_form(common.format).is_some()
+        && common.baseline.is_none()
+        && !common.trace
+        && balanced.is_empty()
+        && common.write.is_empty()
+        && !common.all_vars
+        && common.reference.is_none()
+}
+
+/// The streamed form of a report format, if it has one.
+fn stream_form(format: ReportFormat) -> Option<stream::Form> {
+    match format {
+        ReportFormat::Json => Some(stream::Form::Json),
+        ReportFormat::Jsonl => Some(stream::Form::Jsonl),
+        ReportFormat::Blacklist => Some(stream::Form::Blacklist),
+        ReportFormat::Text | ReportFormat::Sarif | ReportFormat::Junit => None,
+    }
+}
+
+/// Analyse the selection in chunks and write each chunk's points as soon as
+/// they are finished: memory does not grow with the number of points.
+fn stream(
+    binary: &Binary,
+    analyzer: &Analyzer<'_>,
+    selection: &Selection,
+    common: &Common,
+    layout: Layout,
+) -> Result<ExitCode> {
+    let form = stream_form(common.format).expect("checked by streams()");
+    let options = stream::Options {
+        form,
+        folded: layout == Layout::Ranges && !common.per_point,
+        min_verdict: common.min_verdict.map(|m| m.verdict()),
+    };
+    let out = Output::open(common.output.as_deref())?;
+    let target = common
+        .output
+        .clone()
+        .unwrap_or_else(|| std::path::PathBuf::from("-"));
+    let io = |source| Error::Write {
+        path: target.clone(),
+        source,
+    };
+    let mut writer = stream::ReportWriter::new(out, options, &binary_info(binary)).map_err(io)?;
+    analyzer.run_chunked(
+        selection,
+        common.jobs.map(usize::from),
+        &mut |points, ends| writer.write(&points, &ends).map_err(io),
+    )?;
+    let (written, out) = writer.finish().map_err(io)?;
+    out.commit()?;
+    Ok(exit_code(common.fail_on, None, written.worst))
+}
+
+/// Where a streamed report goes: standard output (a closed pipe ends the
+/// writing quietly) or a file put in place atomically at the end.
+enum Output {
+    Stdout(std::io::BufWriter<std::io::Stdout>, bool),
+    File(probesafe::atomic_file::AtomicFile),
+}
+
+impl Output {
+    fn open(path: Option<&Path>) -> Result<Output, Error> {
+        Ok(match path {
+            None => Output::Stdout(
+                std::io::BufWriter::with_capacity(1 << 20, std::io::stdout()),
+                false,
+            ),
+            Some(path) => Output::File(probesafe::atomic_file::AtomicFile::create(path)?),
+        })
+    }
+
+    fn commit(self) -> Result<(), Error> {
+        match self {
+            Output::Stdout(..) => Ok(()),
+            Output::File(f) => f.commit(),
+        }
+    }
+}
+
+impl std::io::Write for Output {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Output::Stdout(_, true) => Ok(buf.len()),
+            Output::Stdout(out, closed) => match out.write(buf) {
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                    *closed = true;
+                    Ok(buf.len())
+                }
+                other => other,
+            },
+            Output::File(f) => f.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Output::Stdout(_, true) => Ok(()),
+            Output::Stdout(out, closed) => match out.flush() {
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                    *closed = true;
+                    Ok(())
+                }
+                other => other,
+            },
+            Output::File(f) => f.flush(),
+        }
+    }
+}
+
+/// Exit 1 when `--fail-on` (or, with a baseline, any regression) is met by
+/// the worst verdict of the points reported.
+fn exit_code(fail_on: Option<FailOn>, baseline: Option<&Path>, worst: Option<Verdict>) -> ExitCode {
+    let threshold = match fail_on {
+        Some(FailOn::Gray) => Some(Verdict::Gray),
+        Some(FailOn::Hazardous) => Some(Verdict::Hazardous),
+        // Every point left after a baseline comparison got worse.
+        None if baseline.is_some() => Some(Verdict::Unknown),
+        None => None,
+    };
+    match (threshold, worst) {
+        (Some(t), Some(w)) if w >= t => ExitCode::from(1),
+        _ => ExitCode::SUCCESS,
+    }
+}
+
+/// The address just after the instruction at each point: a fixed width on
+/// arm64 and POWER; x86 decodes the binary the report is about (only for
+/// the hazardous points, which the blacklist form needs).
+fn instruction_ends(report: &Report) -> Result<Vec<u64>> {
+    use probesafe::report::FindingKind;
+    let hazardous = report
+        .points
+        .iter()
+        .any(|p| p.verdict == Verdict::Hazardous);
+    let fixed = report.binary.arch != "x86_64";
+    let decoded = if hazardous && !fixed {
+        let binary = Binary::open(Path::new(&report.binary.path))?;
+        if binary.build_id_hex() != report.binary.build_id {
+            return Err(Error::Incompatible {
+                path: binary.path.clone(),
+                reason: "its build-id is not the report's: the x86 instruction ends of --format blacklist need the binary of the report".into(),
+            }
+            .into());
+        }
+        let decoder = probesafe::decode::Decoder::new(binary.arch)?;
+        Some((binary, decoder))
+    } else {
+        None
+    };
+    Ok(report
+        .points
+        .iter()
+        .map(|p| {
+            let addr = p.address_value();
+            if p.verdict != Verdict::Hazardous
+                || p.findings
+                    .iter()
+                    .any(|f| f.kind == FindingKind::NotInstructionBoundary)
+            {
+                return addr.saturating_add(1);
+            }
+            match &decoded {
+                None => addr.saturating_add(4),
+                Some((binary, decoder)) => binary
+                    .section_at(addr)
+                    .and_then(|s| {
+                        let at = (addr - s.address) as usize;
+                        let bytes = s.data.get(at..(at + 16).min(s.data.len()))?;
+                        decoder.decode(bytes, addr).first().map(|i| i.next())
+                    })
+                    .unwrap_or(addr.saturating_add(1)),
+            }
+        })
+        .collect())
 }
 
 /// `--trace`: each dynamic finding's witness re-run with its instruction
@@ -708,6 +949,8 @@ pub(super) struct Delivery<'a> {
     pub layout: Layout,
     pub fail_on: Option<FailOn>,
     pub baseline: Option<&'a Path>,
+    pub per_point: bool,
+    pub min_verdict: Option<Verdict>,
 }
 
 impl<'a> Delivery<'a> {
@@ -719,6 +962,8 @@ impl<'a> Delivery<'a> {
             layout,
             fail_on: common.fail_on,
             baseline: common.baseline.as_deref(),
+            per_point: common.per_point,
+            min_verdict: common.min_verdict.map(|m| m.verdict()),
         }
     }
 }
@@ -735,8 +980,43 @@ pub(super) fn deliver(
         Some(path) => combine::regressions(&combine::read_report(path)?, path, report)?,
         None => report,
     };
+    if let Some(form) = stream_form(how.format) {
+        let options = stream::Options {
+            form,
+            folded: how.layout == Layout::Ranges && !how.per_point,
+            min_verdict: how.min_verdict,
+        };
+        let ends = if form == stream::Form::Blacklist {
+            instruction_ends(&report)?
+        } else {
+            Vec::new()
+        };
+        let mut text = Vec::new();
+        let mut writer = stream::ReportWriter::new(&mut text, options, &report.binary)?;
+        writer.write(&report.points, &ends)?;
+        writer.finish()?;
+        emit(how.output, &String::from_utf8(text)?)?;
+        return Ok(exit_code(
+            how.fail_on,
+            how.baseline,
+            report.points.iter().map(|p| p.verdict).max(),
+        ));
+    }
+    let report = match how.min_verdict {
+        Some(m) => Report::new(
+            report.binary,
+            report
+                .points
+                .into_iter()
+                .filter(|p| p.verdict >= m)
+                .collect(),
+        ),
+        None => report,
+    };
     let text = match how.format {
-        ReportFormat::Json => report.to_json(),
+        ReportFormat::Json | ReportFormat::Jsonl | ReportFormat::Blacklist => {
+            unreachable!("streamed above")
+        }
         ReportFormat::Text => render_text(&report, how.layout, how.all),
         ReportFormat::Sarif => {
             let lines = |addr: u64| {
@@ -744,20 +1024,18 @@ pub(super) fn deliver(
                 let row = debug.row_for(addr)?;
                 Some((debug.file(row).to_owned(), u64::from(row.line)))
             };
-            probesafe::report::sarif::to_sarif(&report, &lines)
+            probesafe::report::sarif::to_sarif(
+                &report,
+                &lines,
+                how.layout == Layout::Ranges && !how.per_point,
+            )
         }
         ReportFormat::Junit => probesafe::report::junit::to_junit(&report),
     };
     emit(how.output, &text)?;
-    let threshold = match how.fail_on {
-        Some(FailOn::Gray) => Some(Verdict::Gray),
-        Some(FailOn::Hazardous) => Some(Verdict::Hazardous),
-        // Every point left after a baseline comparison got worse.
-        None if how.baseline.is_some() => Some(Verdict::Unknown),
-        None => None,
-    };
-    Ok(match threshold {
-        Some(t) if !report.points.is_empty() && report.worst() >= t => ExitCode::from(1),
-        _ => ExitCode::SUCCESS,
-    })
+    Ok(exit_code(
+        how.fail_on,
+        how.baseline,
+        report.points.iter().map(|p| p.verdict).max(),
+    ))
 }

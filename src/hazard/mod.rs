@@ -177,6 +177,8 @@ pub struct Analyzer<'b> {
     blacklist: Blacklist,
     dynamic: Option<DynamicOptions>,
     debug: Option<std::sync::Arc<DebugInfo>>,
+    /// DWARF's tail-call sites, indexed: their `pc`s and `return_pc`s.
+    tail_sites: TailSites,
     detail: bool,
     /// More roots of the probe machinery (`--handler`).
     machinery_roots: Vec<String>,
@@ -184,6 +186,31 @@ pub struct Analyzer<'b> {
     machinery: std::sync::OnceLock<Option<machinery::Machinery>>,
     /// Names of the blacklisted functions (built on first use).
     listed_names: std::sync::OnceLock<std::collections::HashSet<String>>,
+}
+
+/// The addresses DWARF's tail-call sites name.
+#[derive(Debug, Default)]
+struct TailSites {
+    pcs: std::collections::HashSet<u64>,
+    return_pcs: std::collections::HashSet<u64>,
+}
+
+impl TailSites {
+    fn of(debug: &DebugInfo) -> TailSites {
+        TailSites {
+            pcs: debug.tail_calls.iter().filter_map(|t| t.pc).collect(),
+            return_pcs: debug
+                .tail_calls
+                .iter()
+                .filter_map(|t| t.return_pc)
+                .collect(),
+        }
+    }
+
+    /// Whether the instruction at `pc`, ending at `next`, is a site.
+    fn has(&self, pc: u64, next: u64) -> bool {
+        self.pcs.contains(&pc) || self.return_pcs.contains(&next)
+    }
 }
 
 impl<'b> Analyzer<'b> {
@@ -195,6 +222,7 @@ impl<'b> Analyzer<'b> {
             blacklist,
             dynamic: None,
             debug: None,
+            tail_sites: TailSites::default(),
             detail: false,
             machinery_roots: Vec::new(),
             machinery: std::sync::OnceLock::new(),
@@ -228,6 +256,7 @@ impl<'b> Analyzer<'b> {
 
     /// Use DWARF: source-level point specs, inline sites, tail-call sites.
     pub fn with_debug_info(mut self, debug: Option<std::sync::Arc<DebugInfo>>) -> Analyzer<'b> {
+        self.tail_sites = debug.as_deref().map(TailSites::of).unwrap_or_default();
         self.debug = debug;
         self
     }
@@ -650,6 +679,17 @@ impl<'b> Analyzer<'b> {
     }
 
     fn function_points(&self, decoder: &Decoder, index: usize, wanted: &Wanted) -> Vec<Point> {
+        self.function_points_ends(decoder, index, wanted).0
+    }
+
+    /// The points of one function, and the address just after each point's
+    /// instruction (one past the point when it is not on a boundary).
+    fn function_points_ends(
+        &self,
+        decoder: &Decoder,
+        index: usize,
+        wanted: &Wanted,
+    ) -> (Vec<Point>, Vec<u64>) {
         let function = &self.binary.functions[index];
         let facts = FunctionFacts::of(decoder, self.binary, function);
         let mut addrs: BTreeMap<u64, Option<Exit>> = BTreeMap::new();
@@ -670,12 +710,9 @@ impl<'b> Analyzer<'b> {
             // DWARF's tail-call sites (DW_AT_call_tail_call) name jumps the
             // decoder may not see leaving the function (a jump into a
             // shared epilogue of another function's range, say).
-            if let Some(debug) = self.debug.as_deref() {
+            if self.debug.is_some() {
                 for insn in &facts.cfg.insns {
-                    let site = debug
-                        .tail_calls
-                        .iter()
-                        .any(|t| t.pc == Some(insn.address) || t.return_pc == Some(insn.next()));
+                    let site = self.tail_sites.has(insn.address, insn.next());
                     let jump = matches!(insn.class, crate::arch::Class::Jump { .. });
                     if site && jump {
                         addrs.entry(insn.address).or_insert(Some(Exit::TailCall {
@@ -685,6 +722,17 @@ impl<'b> Analyzer<'b> {
                 }
             }
         }
+        let mut memo = DwarfMemo::default();
+        let align = crate::arch::spec(self.binary.arch).insn_align();
+        let ends: Vec<u64> = addrs
+            .keys()
+            .map(|&addr| {
+                (addr % align == 0)
+                    .then(|| facts.cfg.index_of(addr))
+                    .flatten()
+                    .map_or(addr.saturating_add(1), |i| facts.cfg.insns[i].next())
+            })
+            .collect();
         let mut points: Vec<(Point, Option<Exit>)> = addrs
             .into_iter()
             .map(|(addr, exit)| {
@@ -693,7 +741,7 @@ impl<'b> Analyzer<'b> {
                     symbol: function.name.clone(),
                     offset: addr.wrapping_sub(function.address),
                     verdict: crate::report::Verdict::Safe,
-                    findings: self.findings(function, &facts, addr, exit),
+                    findings: self.findings_memo(function, &facts, addr, exit, &mut memo),
                 };
                 point.settle();
                 (point, exit)
@@ -703,10 +751,13 @@ impl<'b> Analyzer<'b> {
             self.confirm_dynamically(function, &facts, &mut points, options);
         }
         let mut out: Vec<Point> = points.into_iter().map(|(p, _)| p).collect();
+        let mut ends = ends;
         if !wanted.past.is_empty() {
-            out.extend(self.past_points(decoder, function, &wanted.past));
+            let (past, past_ends) = self.past_points(decoder, function, &wanted.past);
+            out.extend(past);
+            ends.extend(past_ends);
         }
-        out
+        (out, ends)
     }
 
     /// The points past `function`'s ELF size that a kernel attributes to
@@ -718,9 +769,9 @@ impl<'b> Analyzer<'b> {
         decoder: &Decoder,
         function: &Function,
         addrs: &BTreeSet<u64>,
-    ) -> Vec<Point> {
+    ) -> (Vec<Point>, Vec<u64>) {
         let Some((end, next)) = self.binary.kallsyms_end(function) else {
-            return Vec::new();
+            return (Vec::new(), Vec::new());
         };
         let extended = Function {
             size: end - function.address,
@@ -763,7 +814,99 @@ impl<'b> Analyzer<'b> {
         if let Some(options) = &self.dynamic {
             self.confirm_dynamically(&extended, &facts, &mut points, options);
         }
-        points.into_iter().map(|(p, _)| p).collect()
+        let ends = points
+            .iter()
+            .map(|(p, _)| {
+                let addr = p.address_value();
+                facts
+                    .cfg
+                    .index_of(addr)
+                    .map_or(addr.saturating_add(1), |i| facts.cfg.insns[i].next())
+            })
+            .collect();
+        (points.into_iter().map(|(p, _)| p).collect(), ends)
+    }
+
+    /// [`Analyzer::run`] for a selection of any size: the functions are
+    /// analysed in chunks (in parallel inside a chunk), and `sink` gets
+    /// each chunk's points in address order with the end of each point's
+    /// instruction, while the next chunk is analysed. Only two chunks are
+    /// held at a time, whatever the number of points. A chunk holds whole
+    /// functions and never splits overlapping ones.
+    pub fn run_chunked(
+        &self,
+        selection: &Selection,
+        jobs: Option<usize>,
+        sink: &mut (dyn FnMut(Vec<Point>, Vec<u64>) -> Result<()> + Send),
+    ) -> Result<()> {
+        const CHUNK_POINTS: u64 = 1 << 15;
+        let arch = self.binary.arch;
+        let align = crate::arch::spec(arch).insn_align();
+        let mut chunks: Vec<Vec<(usize, &Wanted)>> = Vec::new();
+        let mut current: Vec<(usize, &Wanted)> = Vec::new();
+        let (mut estimate, mut max_end) = (0u64, 0u64);
+        for (&i, wanted) in &selection.by_function {
+            let function = &self.binary.functions[i];
+            if estimate >= CHUNK_POINTS && function.address >= max_end {
+                chunks.push(std::mem::take(&mut current));
+                estimate = 0;
+            }
+            estimate += if wanted.all {
+                function.size / align.max(1) + 1
+            } else {
+                wanted.points.len() as u64 + 1
+            };
+            max_end = max_end.max(function.end());
+            current.push((i, wanted));
+        }
+        if !current.is_empty() {
+            chunks.push(current);
+        }
+        let analyse_chunk = |chunk: &[(usize, &Wanted)]| -> Result<(Vec<Point>, Vec<u64>)> {
+            let per_function: Vec<(Vec<Point>, Vec<u64>)> = chunk
+                .par_iter()
+                .with_max_len(1)
+                .map_init(
+                    || Decoder::new(arch),
+                    |decoder, (i, wanted)| -> Result<(Vec<Point>, Vec<u64>)> {
+                        let decoder = decoder.as_ref().map_err(|e| Error::Disassembler {
+                            arch: arch.name(),
+                            reason: e.to_string(),
+                        })?;
+                        Ok(self.function_points_ends(decoder, *i, wanted))
+                    },
+                )
+                .collect::<Result<_>>()?;
+            let mut pairs: Vec<(Point, u64)> = per_function
+                .into_iter()
+                .flat_map(|(points, ends)| points.into_iter().zip(ends))
+                .collect();
+            pairs.sort_by_key(|(p, _)| p.address_value());
+            Ok(pairs.into_iter().unzip())
+        };
+        let mut drive = || -> Result<()> {
+            let mut pending: Option<(Vec<Point>, Vec<u64>)> = None;
+            for chunk in &chunks {
+                let (written, analysed) = rayon::join(
+                    || pending.take().map_or(Ok(()), |(p, e)| sink(p, e)),
+                    || analyse_chunk(chunk),
+                );
+                written?;
+                pending = Some(analysed?);
+            }
+            pending.map_or(Ok(()), |(p, e)| sink(p, e))
+        };
+        match jobs {
+            Some(n) => rayon::ThreadPoolBuilder::new()
+                .num_threads(n.max(1))
+                .build()
+                .map_err(|e| Error::Disassembler {
+                    arch: arch.name(),
+                    reason: format!("thread pool: {e}"),
+                })?
+                .install(drive),
+            None => drive(),
+        }
     }
 
     fn confirm_dynamically(
@@ -973,6 +1116,19 @@ impl<'b> Analyzer<'b> {
         addr: u64,
         exit: Option<Exit>,
     ) -> Vec<Finding> {
+        self.findings_memo(function, facts, addr, exit, &mut DwarfMemo::default())
+    }
+
+    /// [`Analyzer::findings`], with the DWARF findings of the points of one
+    /// function that share their inline chain and line computed once.
+    fn findings_memo(
+        &self,
+        function: &Function,
+        facts: &FunctionFacts,
+        addr: u64,
+        exit: Option<Exit>,
+        memo: &mut DwarfMemo,
+    ) -> Vec<Finding> {
         let mut out = Vec::new();
         if function.ifunc {
             out.push(Finding::new_static(
@@ -1050,7 +1206,7 @@ impl<'b> Analyzer<'b> {
             ));
         }
         if let Some(debug) = self.debug.as_deref() {
-            out.extend(self.dwarf_findings(debug, function, addr));
+            out.extend(self.dwarf_findings(debug, function, addr, memo));
         }
         for w in facts.llsc.iter().filter(|w| w.contains(i)) {
             out.push(window_finding(cfg, w, i));
@@ -1061,11 +1217,10 @@ impl<'b> Analyzer<'b> {
         match exit {
             Some(Exit::TailCall { target }) => {
                 let name = self.binary.function_at(target).map(|f| f.name.clone());
-                let dwarf = self.debug.as_deref().map(|d| {
-                    d.tail_calls
-                        .iter()
-                        .any(|t| t.pc == Some(addr) || t.return_pc == Some(insn.next()))
-                });
+                let dwarf = self
+                    .debug
+                    .as_ref()
+                    .map(|_| self.tail_sites.has(addr, insn.next()));
                 out.push(Finding::new_static(
                     FindingKind::TailCallExit,
                     format!(
@@ -1095,12 +1250,73 @@ impl<'b> Analyzer<'b> {
 
 impl Analyzer<'_> {
     /// `inlined-site` and `multiple-views` at `addr`, from DWARF.
-    fn dwarf_findings(&self, debug: &DebugInfo, function: &Function, addr: u64) -> Vec<Finding> {
-        let mut out = Vec::new();
+    fn dwarf_findings(
+        &self,
+        debug: &DebugInfo,
+        function: &Function,
+        addr: u64,
+        memo: &mut DwarfMemo,
+    ) -> Vec<Finding> {
         let chain = debug.inline_chain(addr);
-        let caller = debug
-            .function_at(addr)
-            .map_or_else(|| function.name.clone(), |f| f.name.clone());
+        if chain.is_empty() {
+            return Vec::new();
+        }
+        let dwarf_caller = debug.function_at(addr);
+        // Without the per-point parameter lists, the findings depend only
+        // on the caller, the chain and the innermost line: the points of
+        // one inline instance's line share them.
+        let key = (!self.detail).then(|| {
+            let innermost = chain.last().expect("not empty");
+            let row = self.innermost_row(debug, innermost, addr);
+            (
+                dwarf_caller.map(|f| f as *const _ as usize),
+                chain
+                    .iter()
+                    .map(|i| *i as *const _ as usize)
+                    .collect::<Vec<_>>(),
+                row.map(|r| (r.file, r.line)),
+            )
+        });
+        if let Some(found) = key.as_ref().and_then(|k| memo.0.get(k)) {
+            return found.clone();
+        }
+        let found = self.dwarf_findings_of(debug, function, addr, &chain, dwarf_caller);
+        if let Some(key) = key {
+            memo.0.insert(key, found.clone());
+        }
+        found
+    }
+
+    /// The innermost instance's own line at `addr`: several rows can share
+    /// the address (the caller's line first); the inlined function's own
+    /// line is the one that is not its call site's.
+    fn innermost_row<'d>(
+        &self,
+        debug: &'d DebugInfo,
+        innermost: &crate::debuginfo::Inline,
+        addr: u64,
+    ) -> Option<&'d crate::debuginfo::LineRow> {
+        let call = (
+            innermost.call_file.as_deref(),
+            innermost.call_line.map(|l| l as u32),
+        );
+        debug
+            .rows_at(addr)
+            .last()
+            .filter(|r| (Some(debug.file(r)), Some(r.line)) != call)
+            .or_else(|| debug.row_for(addr))
+    }
+
+    fn dwarf_findings_of(
+        &self,
+        debug: &DebugInfo,
+        function: &Function,
+        addr: u64,
+        chain: &[&crate::debuginfo::Inline],
+        dwarf_caller: Option<&crate::debuginfo::DwarfFunction>,
+    ) -> Vec<Finding> {
+        let mut out = Vec::new();
+        let caller = dwarf_caller.map_or_else(|| function.name.clone(), |f| f.name.clone());
         let place = |file: &Option<std::sync::Arc<str>>, line: Option<u64>| match (file, line) {
             (Some(f), Some(l)) => format!("{f}:{l}"),
             (None, Some(l)) => format!("line {l}"),
@@ -1145,7 +1361,7 @@ impl Analyzer<'_> {
             out.push(Finding::new_static(
                 FindingKind::InlinedSite,
                 format!(
-                    "{addr:#x} is inside {} inlined into {caller} (called at {}): an inline instance has no entry or return of its own",
+                    "inside {} inlined into {caller} (called at {}): an inline instance has no entry or return of its own",
                     innermost.name,
                     place(&chain[0].call_file, chain[0].call_line)
                 ),
@@ -1163,18 +1379,7 @@ impl Analyzer<'_> {
             for w in chain.windows(2) {
                 views.push(json!({ "function": w[0].name, "file": w[1].call_file, "line": w[1].call_line }));
             }
-            // Several rows can share the address (the caller's line first);
-            // the inlined function's own line is the one that is not its
-            // call site's.
-            let call = (
-                innermost.call_file.as_deref(),
-                innermost.call_line.map(|l| l as u32),
-            );
-            let row = debug
-                .rows_at(addr)
-                .last()
-                .filter(|r| (Some(debug.file(r)), Some(r.line)) != call)
-                .or_else(|| debug.row_for(addr));
+            let row = self.innermost_row(debug, innermost, addr);
             views.push(json!({
                 "function": innermost.name,
                 "file": row.map(|r| debug.file(r)),
@@ -1199,7 +1404,7 @@ impl Analyzer<'_> {
             out.push(Finding::new_static(
                 FindingKind::MultipleViews,
                 format!(
-                    "{addr:#x} belongs to several source views at once: {}",
+                    "the address belongs to several source views at once: {}",
                     text.join("; ")
                 ),
                 json!({ "views": views }),
@@ -1208,6 +1413,15 @@ impl Analyzer<'_> {
         out
     }
 }
+
+/// The DWARF findings already made for the points of one function, by
+/// caller, inline chain and line.
+#[derive(Default)]
+struct DwarfMemo(std::collections::HashMap<DwarfKey, Vec<Finding>>);
+
+/// The DWARF function (by address of its entry in the table), the inline
+/// chain (likewise) and the innermost line (file, line).
+type DwarfKey = (Option<usize>, Vec<usize>, Option<(u32, u32)>);
 
 fn window_finding(cfg: &Cfg, w: &Window, i: usize) -> Finding {
     let open = &cfg.insns[w.open];

@@ -7,16 +7,28 @@ use std::path::{Path, PathBuf};
 use super::{Point, Report, Verdict};
 use crate::error::{Error, Result};
 
-/// Read a JSON report.
+/// Read a JSON report in any of its forms: per point, folded (ranges are
+/// expanded), with `--min-verdict`, or JSON Lines.
 pub fn read_report(path: &Path) -> Result<Report> {
     let text = std::fs::read(path).map_err(|source| Error::Io {
         path: path.to_owned(),
         source,
     })?;
-    serde_json::from_slice(&text).map_err(|e| Error::BadReport {
+    let bad = |reason: String| Error::BadReport {
         path: path.to_owned(),
-        reason: e.to_string(),
-    })
+        reason,
+    };
+    // JSON Lines: the first line is a whole object, and more lines follow.
+    let first = text.split(|&b| b == b'\n').next().unwrap_or_default();
+    let more = text[first.len()..].iter().any(|b| !b.is_ascii_whitespace());
+    if more
+        && first.starts_with(b"{\"")
+        && serde_json::from_slice::<serde::de::IgnoredAny>(first).is_ok()
+    {
+        let text = std::str::from_utf8(&text).map_err(|e| bad(e.to_string()))?;
+        return super::fold::read_jsonl(text).map_err(bad);
+    }
+    serde_json::from_slice(&text).map_err(|e| bad(e.to_string()))
 }
 
 /// Merge the reports of the shards of one run (same binary: architecture

@@ -5,8 +5,10 @@
 //! because kernel addresses do not fit a JSON double.
 
 pub mod combine;
+pub mod fold;
 pub mod junit;
 pub mod sarif;
+pub mod stream;
 mod text;
 
 use serde::{Deserialize, Serialize};
@@ -320,9 +322,23 @@ pub struct Summary {
     pub unknown: u64,
 }
 
-/// A whole report.
+impl Summary {
+    /// Count `n` points of `verdict`.
+    pub fn count(&mut self, verdict: Verdict, n: u64) {
+        match verdict {
+            Verdict::Safe => self.safe += n,
+            Verdict::Gray => self.gray += n,
+            Verdict::Hazardous => self.hazardous += n,
+            Verdict::Unknown => self.unknown += n,
+        }
+    }
+}
+
+/// A whole report. It is written per point by [`Report::to_json`]; it
+/// reads every JSON form (per point, or with runs of points folded into
+/// `range` entries, which are expanded back).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, try_from = "fold::RawReport")]
 pub struct Report {
     /// The tool.
     pub tool: Tool,
@@ -344,12 +360,7 @@ impl Report {
         points.sort_by_key(Point::address_value);
         let mut summary = Summary::default();
         for p in &points {
-            match p.verdict {
-                Verdict::Safe => summary.safe += 1,
-                Verdict::Gray => summary.gray += 1,
-                Verdict::Hazardous => summary.hazardous += 1,
-                Verdict::Unknown => summary.unknown += 1,
-            }
+            summary.count(p.verdict, 1);
         }
         Report {
             tool: Tool::default(),

@@ -143,8 +143,10 @@ fn camel(name: &str) -> String {
         .collect()
 }
 
-/// The report as a SARIF 2.1.0 log, pretty-printed with a final newline.
-pub fn to_sarif(report: &Report, lines: LineLookup<'_>) -> String {
+/// The report as a SARIF 2.1.0 log, pretty-printed with a final newline;
+/// `folded`: a run of points with the same findings (a `range` entry of
+/// the folded JSON) gives one result per finding, at its first point.
+pub fn to_sarif(report: &Report, lines: LineLookup<'_>, folded: bool) -> String {
     let rules: Vec<Value> = ALL_KINDS
         .iter()
         .map(|&kind| {
@@ -161,8 +163,32 @@ pub fn to_sarif(report: &Report, lines: LineLookup<'_>) -> String {
         })
         .collect();
     let mut results = Vec::new();
-    for point in &report.points {
+    let runs = if folded {
+        super::fold::runs(&report.points)
+    } else {
+        (0..report.points.len()).map(|i| (i, i + 1)).collect()
+    };
+    for (i, j) in runs {
+        let point = &report.points[i];
+        let last = &report.points[j - 1];
         let addr = point.address_value();
+        let (at, place) = if j - i == 1 {
+            (
+                point.address.clone(),
+                format!("{}+{:#x}", point.symbol, point.offset),
+            )
+        } else {
+            (
+                format!("{}..{}", point.address, last.address),
+                format!(
+                    "{}+{:#x}..+{:#x}, {} points",
+                    point.symbol,
+                    point.offset,
+                    last.offset,
+                    j - i
+                ),
+            )
+        };
         let mut physical = json!({
             "artifactLocation": { "uri": report.binary.path },
             "address": {
@@ -180,11 +206,11 @@ pub fn to_sarif(report: &Report, lines: LineLookup<'_>) -> String {
                 .iter()
                 .position(|k| *k == finding.kind)
                 .unwrap_or(0);
-            results.push(json!({
+            let mut result = json!({
                 "ruleId": finding.kind.name(),
                 "ruleIndex": rule_index,
                 "level": level(finding.kind.severity()),
-                "message": { "text": format!("{} at {} ({}+{:#x}): {}", finding.kind.name(), point.address, point.symbol, point.offset, finding.detail) },
+                "message": { "text": format!("{} at {at} ({place}): {}", finding.kind.name(), finding.detail) },
                 "locations": [{
                     "physicalLocation": physical,
                     "logicalLocations": [{ "fullyQualifiedName": point.symbol, "kind": "function" }],
@@ -195,7 +221,12 @@ pub fn to_sarif(report: &Report, lines: LineLookup<'_>) -> String {
                     "confirmed": finding.confirmed,
                     "evidence": finding.evidence,
                 },
-            }));
+            });
+            if j - i > 1 {
+                result["properties"]["range"] =
+                    json!({ "first": point.address, "last": last.address, "count": j - i });
+            }
+            results.push(result);
         }
     }
     let log = json!({
