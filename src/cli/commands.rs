@@ -992,7 +992,8 @@ pub(super) fn deliver(
             Vec::new()
         };
         let mut text = Vec::new();
-        let mut writer = stream::ReportWriter::new(&mut text, options, &report.binary)?;
+        let mut writer = stream::ReportWriter::new(&mut text, options, &report.binary)?
+            .with_unresolved(&report.unresolved);
         writer.write(&report.points, &ends)?;
         writer.finish()?;
         emit(how.output, &String::from_utf8(text)?)?;
@@ -1010,7 +1011,8 @@ pub(super) fn deliver(
                 .into_iter()
                 .filter(|p| p.verdict >= m)
                 .collect(),
-        ),
+        )
+        .with_unresolved(report.unresolved),
         None => report,
     };
     let text = match how.format {

@@ -72,6 +72,7 @@ pub struct ReportWriter<W: Write> {
     out: W,
     options: Options,
     written: Written,
+    unresolved: Vec<super::Unresolved>,
 }
 
 /// `value` pretty-printed, its lines after the first indented by `indent`
@@ -108,7 +109,15 @@ impl<W: Write> ReportWriter<W> {
             out,
             options,
             written: Written::default(),
+            unresolved: Vec::new(),
         })
+    }
+
+    /// The point specs that named no point, written after the summary of
+    /// the JSON form (as [`super::Report`] serialises them).
+    pub fn with_unresolved(mut self, unresolved: &[super::Unresolved]) -> ReportWriter<W> {
+        self.unresolved = unresolved.to_vec();
+        self
     }
 
     /// Write these points: sorted by address, and whole functions (a run
@@ -210,9 +219,17 @@ impl<W: Write> ReportWriter<W> {
                 };
                 write!(
                     self.out,
-                    "{close},\n  \"summary\": {}\n}}\n",
+                    "{close},\n  \"summary\": {}",
                     indented(&self.written.summary, 2)?
                 )?;
+                if !self.unresolved.is_empty() {
+                    write!(
+                        self.out,
+                        ",\n  \"unresolved\": {}",
+                        indented(&self.unresolved, 2)?
+                    )?;
+                }
+                self.out.write_all(b"\n}\n")?;
             }
             Form::Jsonl => {
                 serde_json::to_writer(
