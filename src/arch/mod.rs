@@ -202,6 +202,11 @@ pub trait ArchSpec: Sync {
     ) -> Option<bool> {
         None
     }
+    /// Whether a transaction end ends every nesting level at once (POWER
+    /// `tend. 1`, printed `tendall.` by some disassemblers) instead of one.
+    fn tx_end_ends_all(&self, _mnemonic: &str, _op_str: &str) -> bool {
+        false
+    }
 }
 
 /// The [`ArchSpec`] of an architecture.

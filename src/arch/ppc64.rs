@@ -227,6 +227,12 @@ impl ArchSpec for Ppc64 {
             _ => None,
         }
     }
+
+    fn tx_end_ends_all(&self, mnemonic: &str, op_str: &str) -> bool {
+        // tend. A=1 (tendall.) ends the outermost transaction and all
+        // nested ones.
+        mnemonic == "tendall." || (mnemonic == "tend." && op_str.trim() == "1")
+    }
 }
 
 #[cfg(test)]

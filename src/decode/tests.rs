@@ -66,6 +66,7 @@ ppc64   0x2000 7d401d6d              "stbcx. r10, 0, r3"    => store-conditional
 ppc64   0x2000 7d401dad              "sthcx. r10, 0, r3"    => store-conditional
 ppc64   0x2000 7c00051d              "tbegin. 0"            => tx-begin
 ppc64   0x2000 7c00055d              "tend. 0"              => tx-end
+ppc64   0x2000 7e00055d              "tend. 1"              => tx-end
 ppc64   0x2000 7c03071d              "tabort. r3"           => tx-abort
 ppc64   0x2000 7c0005dd              "tsr. 0"               => tx-suspend
 ppc64   0x2000 7c2005dd              "tsr. 1"               => tx-resume
