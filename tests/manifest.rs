@@ -327,7 +327,13 @@ fn corpora_manifest_dynamic() {
 fn every_target_is_covered() {
     let lines = parse_manifest();
     for target in ["x86_64", "aarch64", "aarch64-lse", "ppc64", "ppc64le"] {
-        for file in ["hazards.so", "hazards-stripped.so", "kmod.o", "vmlinux"] {
+        for file in [
+            "hazards.so",
+            "hazards-stripped.so",
+            "kmod.o",
+            "vmlinux",
+            "txnest.so",
+        ] {
             let name = format!("{target}/{file}");
             assert!(
                 lines.iter().any(|l| l.binary == name),
