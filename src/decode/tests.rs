@@ -9,6 +9,7 @@ x86_64  0x1000 c7f810000000          "xbegin 0x1016"        => tx-begin 0x1016
 x86_64  0x1000 0f01d5                "xend"                 => tx-end
 x86_64  0x1000 c6f805                "xabort 5"             => tx-abort
 x86_64  0x1000 0f01d6                "xtest"                => tx-test
+x86_64  0x1000 83f8ff                "cmp eax, -1"          => other
 x86_64  0x1000 e800000000            "call 0x1005"          => call 0x1005
 x86_64  0x1000 ffd0                  "call rax"             => call-indirect
 x86_64  0x1000 e900000000            "jmp 0x1005"           => jump 0x1005

@@ -69,11 +69,13 @@ const MAX_DEPTH: usize = 16;
 /// on every path: a begin inside a transaction raises it, an end lowers it
 /// (POWER `tend. 1` drops it to 0) and closes the window only at depth 0;
 /// an explicit abort closes it at any depth (it aborts the whole nest).
-/// The branch that tests a begin's status (arm64 `cbz Xt`, POWER `bne`) is
-/// itself in the window, but only its success edge is followed: after a
-/// failure no transaction is active (and a nested begin's failure edge is
-/// never taken: the failure resumes at the outermost begin). x86 `xbegin`
-/// branches itself: only its fall-through is transactional.
+/// The branch that tests a begin's status (arm64 `cbz Xt`, POWER `bne`, x86
+/// `jne` after `cmp eax, -1`) is itself in the window, but only its success
+/// edge is followed: after a failure no transaction is active (and a nested
+/// begin's failure edge is never taken: the failure resumes at the
+/// outermost begin). x86 `xbegin` branches itself: only its fall-through is
+/// transactional (GCC's `_xbegin()` puts the fallback at the next
+/// instruction, and the `cmp`/`jne` there is the status test).
 ///
 /// Hardware nesting is flat: an abort at any depth rolls back to the
 /// outermost begin. A begin that runs only nested (its whole window lies in
@@ -258,15 +260,17 @@ impl DepthWalk {
 /// successor)`, looked for among the next few straight-line instructions.
 fn status_test(cfg: &Cfg, open: usize, spec: &dyn ArchSpec) -> Option<(usize, usize)> {
     let begin = &cfg.insns[open];
+    let mut between: Vec<(&str, &str)> = Vec::new();
     let mut i = cfg.fallthrough(open)?;
-    for _ in 0..4 {
+    for _ in 0..6 {
         let insn = &cfg.insns[i];
         match insn.class {
             Class::Jump {
                 conditional: true,
                 indirect: false,
             } => {
-                let taken = spec.tx_success_taken(&begin.op_str, &insn.mnemonic, &insn.op_str)?;
+                let taken =
+                    spec.tx_success_taken(&begin.op_str, &between, &insn.mnemonic, &insn.op_str)?;
                 let fall = cfg.fallthrough(i)?;
                 let target = cfg.succ[i]
                     .iter()
@@ -274,7 +278,10 @@ fn status_test(cfg: &Cfg, open: usize, spec: &dyn ArchSpec) -> Option<(usize, us
                     .find(|&s| s != fall)?;
                 return Some((i, if taken { target } else { fall }));
             }
-            Class::Other => i = cfg.fallthrough(i)?,
+            Class::Other => {
+                between.push((insn.mnemonic.as_str(), insn.op_str.as_str()));
+                i = cfg.fallthrough(i)?;
+            }
             _ => return None,
         }
     }
@@ -553,6 +560,78 @@ mod tests {
         assert_eq!(
             addrs(&c, &w[0]),
             [0x1008, 0x100c, 0x1010, 0x1014, 0x1018, 0x101c]
+        );
+    }
+
+    /// GCC's `_xbegin()` (glibc's lock elision): the fallback is the next
+    /// instruction and `cmp eax, -1; jne retry` tests the status. The retry
+    /// path runs after an abort, outside any transaction, even though it
+    /// leads back to the `xbegin`. Regression: once nested begins raised
+    /// the depth instead of ending the walk, the retry path reached the
+    /// `xabort` through the `xbegin` again and became transactional (10
+    /// points of Debian's x86-64 libc.so.6).
+    #[test]
+    fn rtm_status_test_of_xbegin_with_the_fallback_next() {
+        let c = cfg_of_bytes(
+            Arch::X86_64,
+            &[
+                0xa8, 0x02, // 0x1000 test al, 2 (retry: after an abort)
+                0x74, 0x1c, // 0x1002 je 0x1020
+                0xb8, 0xff, 0xff, 0xff, 0xff, // 0x1004 mov eax, -1
+                0xc7, 0xf8, 0, 0, 0, 0, // 0x1009 xbegin 0x100f
+                0x83, 0xf8, 0xff, // 0x100f cmp eax, -1
+                0x75, 0xec, // 0x1012 jne 0x1000 (aborted)
+                0x8b, 0x07, // 0x1014 mov eax, [rdi]
+                0x85, 0xc0, // 0x1016 test eax, eax
+                0x74, 0x03, // 0x1018 je 0x101d
+                0xc6, 0xf8, 0xff, // 0x101a xabort 0xff
+                0x0f, 0x01, 0xd5, // 0x101d xend
+                0xc3, // 0x1020 ret
+            ],
+        );
+        let w = transaction_windows(&c, spec(Arch::X86_64));
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert_eq!(closes(&c, &w[0]), [0x101a, 0x101d]);
+        assert_eq!(
+            addrs(&c, &w[0]),
+            [0x1009, 0x100f, 0x1012, 0x1014, 0x1016, 0x1018, 0x101a, 0x101d]
+        );
+    }
+
+    /// GCC's `__builtin_tbegin` on POWER (glibc's lock elision): `mfcr`,
+    /// `rlwinm` (CR0[EQ]), `xori`, `cmpwi`, then `beq` to the failure path,
+    /// which retries at the `tbegin.`. The failure path is outside the
+    /// transaction. Regression: the idiom was not read as the status test,
+    /// and once nested begins raised the depth, the retry path reached the
+    /// `tabort.` through the `tbegin.` again (8 points of Debian's ppc64
+    /// libc.so.6).
+    #[test]
+    fn htm_status_test_of_gcc_tbegin_idiom() {
+        let c = cfg(
+            Arch::Ppc64,
+            &[
+                0x7c00_051d, // 0x1000 tbegin.
+                0x7d20_0026, // 0x1004 mfcr r9
+                0x5529_1ffe, // 0x1008 rlwinm r9, r9, 3, 31, 31
+                0x6929_0001, // 0x100c xori r9, r9, 1
+                0x2c09_0000, // 0x1010 cmpwi r9, 0
+                0x4182_001c, // 0x1014 beq 0x1030 (failed)
+                0x8123_0000, // 0x1018 lwz r9, 0(r3)
+                0x2c09_0000, // 0x101c cmpwi r9, 0
+                0x4182_0008, // 0x1020 beq 0x1028
+                0x7c0a_071d, // 0x1024 tabort. r10
+                0x7c00_055d, // 0x1028 tend.
+                0x4e80_0020, // 0x102c blr
+                0x7d23_22a6, // 0x1030 mfspr r9, 131 (texasru)
+                0x4bff_ffcc, // 0x1034 b 0x1000 (retry)
+            ],
+        );
+        let w = transaction_windows(&c, spec(Arch::Ppc64));
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert_eq!(closes(&c, &w[0]), [0x1024, 0x1028]);
+        assert_eq!(
+            addrs(&c, &w[0]),
+            (0x1000..=0x1028).step_by(4).collect::<Vec<u64>>()
         );
     }
 
