@@ -26,6 +26,8 @@
 #   kimage               ET_EXEC, static, src/vmlinux.lds at the kernel's base address
 #                        (arm64 0xffff800008010000 as Debian's 6.1): start.c blacklist.c
 #                        atomics.c kcontext.c + the arch's llsc/tm assembly
+#   txnest.so            ET_DYN, src/tm_nested_<arch>.S: nested transactions, POWER tendall,
+#                        the status test after a begin
 #   dwarf-O*.counts      raw DWARF counts of each (commands inside), see DWARF.md
 #   x86_64 and aarch64 only:
 #   dwarf-O2-dwarf4.so   src/dwarf.c at -O2 with -gdwarf-4
@@ -222,6 +224,8 @@ build_more ppc64le powerpc64le-linux-gnu-gcc \
 #              reached only through an indirect branch; `fuzz` (every
 #              boundary) must discover it
 #   state.so   effects the emulator must undo between trials (arm64, POWER)
+#   txnest.so  nested transactions (flat nesting: every abort goes back to
+#              the outermost begin), POWER `tend. 1`, the status test
 build_asm() {
 	local t=$1 cc=$2 acflags=$3 asm=$4 out=$5
 	local o=$tmp/$t
@@ -297,6 +301,11 @@ build_kimage ppc64 powerpc64-linux-gnu-gcc "-mabi=elfv1 -mcpu=power8" "$KPPC" 0x
 	llsc_ppc64: tm_ppc64:-mhtm
 build_kimage ppc64le powerpc64le-linux-gnu-gcc "-mabi=elfv2 -mcpu=power8" "$KPPC" 0xc000000000010000 \
 	llsc_ppc64: tm_ppc64:-mhtm
+build_asm x86_64 gcc "-fcf-protection=none" tm_nested_x86_64 txnest.so
+build_asm aarch64 aarch64-linux-gnu-gcc "${A64/armv8-a/armv8-a+tme}" tm_nested_aarch64 txnest.so
+build_asm aarch64-lse aarch64-linux-gnu-gcc "${A64LSE/+lse/+lse+tme}" tm_nested_aarch64 txnest.so
+build_asm ppc64 powerpc64-linux-gnu-gcc "-mabi=elfv1 -mcpu=power8 -mhtm" tm_nested_ppc64 txnest.so
+build_asm ppc64le powerpc64le-linux-gnu-gcc "-mabi=elfv2 -mcpu=power8 -mhtm" tm_nested_ppc64 txnest.so
 fi # ${1:-} != dwarf
 
 # ---- DWARF corpora (new files only; nothing above depends on them) --------

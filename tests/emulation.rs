@@ -20,8 +20,12 @@ struct Setup {
 
 impl Setup {
     fn new(target: &str) -> Setup {
+        Setup::of(target, "hazards.so")
+    }
+
+    fn of(target: &str, file: &str) -> Setup {
         Setup {
-            binary: Binary::open(&fixture(&format!("{target}/hazards.so"))).unwrap(),
+            binary: Binary::open(&fixture(&format!("{target}/{file}"))).unwrap(),
         }
     }
 
@@ -467,5 +471,32 @@ fn the_call_stubs_toc_save_is_undone_by_the_reset() {
             changed.is_empty(),
             "{target}: stack bytes left changed at {changed:x?}"
         );
+    }
+}
+
+/// Nesting in the transaction model (corpora/src/tm_nested_*.S), unprobed:
+/// arm64 `ttest` inside two `tstart` reads depth 2 and the nest commits
+/// once; on POWER a nested `tbegin.` and the `tend. 1` that ends the nest
+/// leave CR0 = 0b0100 (0 || MSR[TS] = transactional || 0), and `tend. 1`
+/// commits the whole nest. Regression: a nested `tbegin.` left CR0 =
+/// 0b0000, and `tend. 1` ended one level only (no commit).
+#[test]
+fn nested_transactions_count_depth_and_tendall_ends_the_nest() {
+    for target in ["aarch64", "aarch64-lse"] {
+        let out = Setup::of(target, "txnest.so").run("tm_depth", None, 0);
+        assert_eq!(out.exit, Exit::Returned, "{target}");
+        assert_eq!(out.return_value, Some(2), "{target}: ttest in the nest");
+        assert_eq!(out.tx_commits, 1, "{target}: one commit, at the outer end");
+    }
+    for target in ["ppc64", "ppc64le"] {
+        let out = Setup::of(target, "txnest.so").run("tm_cr0", None, 0);
+        assert_eq!(out.exit, Exit::Returned, "{target}");
+        assert_eq!(
+            out.return_value,
+            Some(0x44),
+            "{target}: CR0 after nested tbegin. | tend. 1"
+        );
+        assert_eq!(out.tx_commits, 1, "{target}: tend. 1 commits the nest");
+        assert!(out.tx_aborts.is_empty(), "{target}");
     }
 }

@@ -641,3 +641,82 @@ fn sarif_with_unresolved_specs_validates() {
         .unwrap();
     assert_eq!(notes.len(), 2);
 }
+
+/// corpora/src/tm_nested_*.S: nested transactions (flat nesting, POWER
+/// `tend. 1`) and the status test after a begin. `fuzz` traps every
+/// boundary, so it judges each one by emulation: its tm-abort points must
+/// be exactly the static windows' (nothing discovered, nothing refuted or
+/// left inconclusive), every finding names the outermost begin, and the
+/// code after the outer end and the fallback stay safe. Regression: the
+/// static window closed at the inner end, so the outer part of the nest was
+/// `safe` statically but aborted when emulated, and the inner part was
+/// attributed to the inner begin, which an abort never names; the
+/// emulator's `tend. 1` ended one level only, so the code after it aborted.
+#[test]
+fn nested_transactions_fuzz_agrees_with_the_static_windows() {
+    for target in TARGETS {
+        let bin = arg(&fixture(&format!("{target}/txnest.so")));
+        let fuzzed: Report =
+            serde_json::from_slice(&stdout_of(&["fuzz", &bin, "--format", "json"])).unwrap();
+        let static_only: Report = serde_json::from_slice(&stdout_of(&[
+            "scan",
+            &bin,
+            "--static-only",
+            "--format",
+            "json",
+        ]))
+        .unwrap();
+        let tm = |r: &Report| -> Vec<(String, u64)> {
+            r.points
+                .iter()
+                .filter(|p| p.findings.iter().any(|f| f.kind.name() == "tm-abort"))
+                .map(|p| (p.symbol.clone(), p.offset))
+                .collect()
+        };
+        assert_eq!(
+            tm(&fuzzed),
+            tm(&static_only),
+            "{target}: emulation and the static map"
+        );
+        let nested: Vec<u64> = tm(&fuzzed)
+            .iter()
+            .filter(|(f, _)| f == "tm_nested")
+            .map(|&(_, o)| o)
+            .collect();
+        let want: Vec<u64> = if target == "x86_64" {
+            vec![0x0, 0x6, 0x8, 0xe, 0x11, 0x14, 0x17]
+        } else {
+            (0..=0x38).step_by(4).collect()
+        };
+        assert_eq!(nested, want, "{target}: outer begin .. outer end");
+        for p in &fuzzed.points {
+            for f in p.findings.iter().filter(|f| f.kind.name() == "tm-abort") {
+                assert_ne!(
+                    f.evidence["role"],
+                    "discovered",
+                    "{target} {:#x}",
+                    p.address_value()
+                );
+                assert_eq!(
+                    f.evidence["dynamic"]["outcome"],
+                    "confirmed",
+                    "{target} {:#x}: {}",
+                    p.address_value(),
+                    f.detail
+                );
+                let begin = fuzzed
+                    .points
+                    .iter()
+                    .find(|q| q.symbol == p.symbol && q.offset == 0)
+                    .map(|q| q.address_value())
+                    .unwrap();
+                assert_eq!(
+                    f.evidence["begin"],
+                    format!("{begin:#x}"),
+                    "{target} {:#x}: the outermost begin",
+                    p.address_value()
+                );
+            }
+        }
+    }
+}

@@ -45,7 +45,13 @@ fn group_trials_give_the_one_point_trials_report() {
     let (mut grouped, mut single) = (0, 0);
     let mut discovered = 0;
     for target in ["x86_64", "aarch64", "aarch64-lse", "ppc64", "ppc64le"] {
-        for file in ["hazards.so", "hidden.so", "handlers.so", "writes-O2.so"] {
+        for file in [
+            "hazards.so",
+            "hidden.so",
+            "handlers.so",
+            "writes-O2.so",
+            "txnest.so",
+        ] {
             let binary = Binary::open(&fixture(&format!("{target}/{file}"))).unwrap();
             let (a, trials_a) = fuzz(&binary, true);
             let (b, trials_b) = fuzz(&binary, false);

@@ -220,7 +220,13 @@ impl ArchSpec for Aarch64 {
         }
     }
 
-    fn tx_success_taken(&self, begin_op_str: &str, mnemonic: &str, op_str: &str) -> Option<bool> {
+    fn tx_success_taken(
+        &self,
+        begin_op_str: &str,
+        _between: &[(&str, &str)],
+        mnemonic: &str,
+        op_str: &str,
+    ) -> Option<bool> {
         // tstart Xt writes 0 when the transaction started, the cause otherwise.
         let tested = op_str.split(',').next()?.trim();
         if tested != begin_op_str.trim() {

@@ -192,15 +192,23 @@ pub trait ArchSpec: Sync {
     }
     /// For a conditional branch that tests a transaction begin's status
     /// (arm64 `cbz`/`cbnz` on the `tstart` register, POWER `beq`/`bne` on
-    /// CR0): whether its taken edge is the transactional path. `None` when
-    /// the branch does not test the status.
+    /// CR0, x86 `je`/`jne` after `cmp eax, -1`): whether its taken edge is
+    /// the transactional path. `between` are the straight-line instructions
+    /// from the begin to the branch, both excluded (`mnemonic`, `op_str`).
+    /// `None` when the branch does not test the status.
     fn tx_success_taken(
         &self,
         _begin_op_str: &str,
+        _between: &[(&str, &str)],
         _mnemonic: &str,
         _op_str: &str,
     ) -> Option<bool> {
         None
+    }
+    /// Whether a transaction end ends every nesting level at once (POWER
+    /// `tend. 1`, printed `tendall.` by some disassemblers) instead of one.
+    fn tx_end_ends_all(&self, _mnemonic: &str, _op_str: &str) -> bool {
+        false
     }
 }
 

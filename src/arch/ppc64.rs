@@ -218,20 +218,131 @@ impl ArchSpec for Ppc64 {
         }
     }
 
-    fn tx_success_taken(&self, _begin_op_str: &str, mnemonic: &str, op_str: &str) -> Option<bool> {
-        // tbegin. sets CR0[EQ] when the transaction failed to start.
+    fn tx_success_taken(
+        &self,
+        _begin_op_str: &str,
+        between: &[(&str, &str)],
+        mnemonic: &str,
+        op_str: &str,
+    ) -> Option<bool> {
         let on_cr0 = !op_str.contains("cr") || op_str.trim_start().starts_with("cr0");
+        if !on_cr0 {
+            return None;
+        }
+        // tbegin. sets CR0[EQ] when the transaction failed to start; GCC's
+        // __builtin_tbegin turns that into a value compared with 0 again.
+        let eq_means_failed = if between.iter().any(|&(m, _)| may_write_cr0(m)) {
+            status_idiom(between)?
+        } else {
+            true
+        };
         match mnemonic.trim_end_matches(['+', '-']) {
-            "bne" if on_cr0 => Some(true),
-            "beq" if on_cr0 => Some(false),
+            "bne" => Some(eq_means_failed),
+            "beq" => Some(!eq_means_failed),
             _ => None,
         }
     }
+
+    fn tx_end_ends_all(&self, mnemonic: &str, op_str: &str) -> bool {
+        // tend. A=1 (tendall.) ends the outermost transaction and all
+        // nested ones.
+        mnemonic == "tendall." || (mnemonic == "tend." && op_str.trim() == "1")
+    }
+}
+
+/// Whether an instruction may write CR field 0 (a record form, a compare,
+/// a move to the CR, a CR logical operation): conservative.
+fn may_write_cr0(mnemonic: &str) -> bool {
+    mnemonic.ends_with('.')
+        || ["cmp", "mtcr", "mtocrf", "mcrf", "mcrxr", "cr"]
+            .iter()
+            .any(|p| mnemonic.starts_with(p))
+}
+
+/// GCC's code for `__builtin_tbegin` between `tbegin.` and the branch:
+/// `mfcr rA; rlwinm rA, rA, 3, 31, 31` (CR0[EQ]: failed), any number of
+/// `xori rA, rA, 1` (each negates it), `cmpwi rA, 0` (CR0[EQ]: the value is
+/// 0). Whether CR0[EQ] then means "failed"; `None` for any other sequence.
+fn status_idiom(between: &[(&str, &str)]) -> Option<bool> {
+    let ops = |s: &str| -> Vec<String> { s.split(',').map(|o| o.trim().to_owned()).collect() };
+    let [(mfcr, mfcr_ops), (rlwinm, rlwinm_ops), rest @ ..] = between else {
+        return None;
+    };
+    let reg = mfcr_ops.trim();
+    let bit = ops(rlwinm_ops);
+    let is_31 = |o: &String| o == "31" || o == "0x1f";
+    if *mfcr != "mfcr"
+        || *rlwinm != "rlwinm"
+        || bit.len() != 5
+        || bit[0] != reg
+        || bit[1] != reg
+        || bit[2] != "3"
+        || !is_31(&bit[3])
+        || !is_31(&bit[4])
+    {
+        return None;
+    }
+    let (&(cmp, cmp_ops), flips) = rest.split_last()?;
+    let mut value_is_failed = true;
+    for &(m, o) in flips {
+        if m != "xori" || ops(o) != [reg, reg, "1"] {
+            return None;
+        }
+        value_is_failed = !value_is_failed;
+    }
+    if !matches!(cmp, "cmpwi" | "cmpdi" | "cmplwi" | "cmpldi") || ops(cmp_ops) != [reg, "0"] {
+        return None;
+    }
+    // EQ is set when the value is 0: when "failed" is false, or "started" is.
+    Some(!value_is_failed)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gcc_tbegin_status_idiom() {
+        let gcc = [
+            ("mfcr", "r9"),
+            ("rlwinm", "r9, r9, 3, 0x1f, 0x1f"),
+            ("xori", "r9, r9, 1"),
+            ("cmpwi", "r9, 0"),
+        ];
+        // beq after it: the value `started` is 0, the transaction failed.
+        assert_eq!(
+            PPC64_BE.tx_success_taken("0", &gcc, "beq", "0x2010"),
+            Some(false)
+        );
+        assert_eq!(
+            PPC64_BE.tx_success_taken("0", &gcc, "bne", "0x2010"),
+            Some(true)
+        );
+        let no_xori = [gcc[0], gcc[1], gcc[3]];
+        assert_eq!(
+            PPC64_LE.tx_success_taken("0", &no_xori, "beq", "0x2010"),
+            Some(true)
+        );
+        assert_eq!(
+            PPC64_BE.tx_success_taken("0", &[], "beq-", "0x2010"),
+            Some(false)
+        );
+        let harmless = [("nop", ""), ("li", "r4, 1")];
+        assert_eq!(
+            PPC64_BE.tx_success_taken("0", &harmless, "bne", "0x2010"),
+            Some(true)
+        );
+        // Another register, or something else between: not the status.
+        let other = [gcc[0], gcc[1], gcc[2], ("cmpwi", "r10, 0")];
+        assert_eq!(
+            PPC64_BE.tx_success_taken("0", &other, "beq", "0x2010"),
+            None
+        );
+        assert_eq!(
+            PPC64_BE.tx_success_taken("0", &[("cmpdi", "r3, 0")], "beq", "0x2010"),
+            None
+        );
+    }
 
     #[test]
     fn branch_grammar() {

@@ -73,6 +73,28 @@ impl ArchSpec for X86_64 {
         true
     }
 
+    fn tx_success_taken(
+        &self,
+        _begin_op_str: &str,
+        between: &[(&str, &str)],
+        mnemonic: &str,
+        _op_str: &str,
+    ) -> Option<bool> {
+        // `_xbegin()`: EAX is preloaded with ~0, which a started transaction
+        // leaves and an abort overwrites; with the fallback at the next
+        // instruction (GCC's code) the test follows: `cmp eax, -1; jne`.
+        let &(m, ops) = between.last()?;
+        let ops: String = ops.split_whitespace().collect();
+        if m != "cmp" || !(ops == "eax,-1" || ops == "eax,0xffffffff") {
+            return None;
+        }
+        match mnemonic {
+            "je" => Some(true),
+            "jne" => Some(false),
+            _ => None,
+        }
+    }
+
     fn classify(&self, insn: &InsnView<'_>) -> Class {
         if let Some(class) = lookup(TABLE, insn.mnemonic) {
             return class;

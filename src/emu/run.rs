@@ -25,7 +25,10 @@ use super::{
     STACK_BASE, STACK_SIZE,
 };
 use crate::arch::{Arch, Class};
-use crate::trap::{AbortCause, TxResume, TxStatus, PPC_TX_ENDED_CR0, PPC_TX_STARTED_CR0};
+use crate::trap::{
+    AbortCause, TxResume, TxStatus, PPC_TEND_ALL, PPC_TX_ENDED_CR0, PPC_TX_NESTED_CR0,
+    PPC_TX_STARTED_CR0,
+};
 
 /// The instruction count `go` passes to `emu_start`: never reached, but
 /// not zero. Unicorn removes its instruction-counting hook when a run asks
@@ -894,7 +897,10 @@ impl Emulator {
         }
         match class {
             Class::TxBegin => {
-                if self.tx.depth == 0 {
+                // Nesting is flat: only the outermost begin checkpoints,
+                // and an abort at any depth goes back to it.
+                let nested = self.tx.depth > 0;
+                if !nested {
                     let mut ctx = self.uc.context_alloc().ok();
                     if let Some(c) = ctx.as_mut() {
                         let _ = self.uc.context_save(c);
@@ -920,7 +926,11 @@ impl Emulator {
                             self.set_reg(r, 0);
                         }
                     }
-                    Arch::Ppc64 | Arch::Ppc64le => self.set_cr0(PPC_TX_STARTED_CR0),
+                    Arch::Ppc64 | Arch::Ppc64le => self.set_cr0(if nested {
+                        PPC_TX_NESTED_CR0
+                    } else {
+                        PPC_TX_STARTED_CR0
+                    }),
                     Arch::X86_64 => {}
                 }
                 if tracing {
@@ -933,7 +943,9 @@ impl Emulator {
             }
             Class::TxEnd => {
                 if self.tx.depth > 0 {
-                    self.tx.depth -= 1;
+                    // One level; POWER `tend. 1` ends them all.
+                    let all = self.arch.is_ppc() && self.read_word(at) & PPC_TEND_ALL != 0;
+                    self.tx.depth = if all { 0 } else { self.tx.depth - 1 };
                     if self.arch.is_ppc() {
                         self.set_cr0(PPC_TX_ENDED_CR0);
                     }

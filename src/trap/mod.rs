@@ -97,6 +97,13 @@ pub const PPC_TX_FAILED_CR0: u8 = 0b1010;
 pub const PPC_TX_STARTED_CR0: u8 = 0b0000;
 /// POWER CR0 after `tend.` ends a transaction.
 pub const PPC_TX_ENDED_CR0: u8 = 0b0100;
+/// POWER CR0 after a `tbegin.` inside a transaction (nested): `0 ||
+/// MSR[TS] || 0` with TS = 0b10 (transactional), so EQ is clear and the
+/// `beq` to the failure handler is not taken.
+pub const PPC_TX_NESTED_CR0: u8 = 0b0100;
+/// POWER `tend.`: the A bit (`tend. 1`, "tendall"): end every nesting
+/// level, not one.
+pub const PPC_TEND_ALL: u32 = 1 << 25;
 
 impl TrapModel {
     /// The model of an architecture.
