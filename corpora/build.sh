@@ -19,6 +19,8 @@
 #                        ET_DYN, src/writes.c at -O0/-O2 with -g: the write-check cases
 #   hidden.so            ET_DYN, src/hidden_<arch>.S: a window behind an indirect branch
 #   state.so             ET_DYN, src/state_<arch>.S (aarch64, ppc64, ppc64le): effects to undo
+#   gdbwrites            ET_EXEC, static, no libc: gdbwrites.c + gdbdriver.c (x86_64, aarch64,
+#                        ppc64, ppc64le): the GDB cross-check of the write checks
 #   dwarf-O*.counts      raw DWARF counts of each (commands inside), see DWARF.md
 #   x86_64 and aarch64 only:
 #   dwarf-O2-dwarf4.so   src/dwarf.c at -O2 with -gdwarf-4
@@ -219,6 +221,28 @@ build_asm ppc64le powerpc64le-linux-gnu-gcc "-mabi=elfv2 -mcpu=power8" hidden_pp
 build_asm aarch64 aarch64-linux-gnu-gcc "$A64" state_aarch64 state.so
 build_asm ppc64 powerpc64-linux-gnu-gcc "-mabi=elfv1 -mcpu=power8" state_ppc64 state.so
 build_asm ppc64le powerpc64le-linux-gnu-gcc "-mabi=elfv2 -mcpu=power8" state_ppc64 state.so
+
+# ---- gdbwrites: the GDB cross-check of the write checks (new files only) --
+# build_gdbwrites TARGET CC "ARCH-CFLAGS"
+#   gdbwrites  ET_EXEC, static, no libc: src/gdbwrites.c (the functions, -O2
+#              -g) + src/gdbdriver.c (_start, fixed small inputs, prints
+#              every result); tests/gdb_writes.rs writes its variables
+#              through gdb-multiarch and qemu-user's gdbstub
+build_gdbwrites() {
+	local t=$1 cc=$2 acflags=$3
+	local o=$tmp/$t c
+	mkdir -p "$o" "$t"
+	for c in gdbwrites gdbdriver; do
+		$cc $CFLAGS $acflags -fno-pic -fno-pie -c "src/$c.c" -o "$o/$c.gdb.o"
+	done
+	$cc $acflags $LDFLAGS -static -nostartfiles -no-pie -o "$t/gdbwrites" \
+		"$o/gdbwrites.gdb.o" "$o/gdbdriver.gdb.o"
+	echo "built $t gdbwrites"
+}
+build_gdbwrites x86_64 gcc "-fcf-protection=none"
+build_gdbwrites aarch64 aarch64-linux-gnu-gcc "$A64"
+build_gdbwrites ppc64 powerpc64-linux-gnu-gcc "-mabi=elfv1 -mcpu=power8"
+build_gdbwrites ppc64le powerpc64le-linux-gnu-gcc "-mabi=elfv2 -mcpu=power8"
 fi # ${1:-} != dwarf
 
 # ---- DWARF corpora (new files only; nothing above depends on them) --------
