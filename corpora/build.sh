@@ -28,6 +28,8 @@
 #                        atomics.c kcontext.c + the arch's llsc/tm assembly
 #   txnest.so            ET_DYN, src/tm_nested_<arch>.S: nested transactions, POWER tendall,
 #                        the status test after a begin
+#   gdbwrites            ET_EXEC, static, no libc: gdbwrites.c + gdbdriver.c (x86_64, aarch64,
+#                        ppc64, ppc64le): the GDB cross-check of the write checks
 #   dwarf-O*.counts      raw DWARF counts of each (commands inside), see DWARF.md
 #   x86_64 and aarch64 only:
 #   dwarf-O2-dwarf4.so   src/dwarf.c at -O2 with -gdwarf-4
@@ -306,6 +308,27 @@ build_asm aarch64 aarch64-linux-gnu-gcc "${A64/armv8-a/armv8-a+tme}" tm_nested_a
 build_asm aarch64-lse aarch64-linux-gnu-gcc "${A64LSE/+lse/+lse+tme}" tm_nested_aarch64 txnest.so
 build_asm ppc64 powerpc64-linux-gnu-gcc "-mabi=elfv1 -mcpu=power8 -mhtm" tm_nested_ppc64 txnest.so
 build_asm ppc64le powerpc64le-linux-gnu-gcc "-mabi=elfv2 -mcpu=power8 -mhtm" tm_nested_ppc64 txnest.so
+# ---- gdbwrites: the GDB cross-check of the write checks (new files only) --
+# build_gdbwrites TARGET CC "ARCH-CFLAGS"
+#   gdbwrites  ET_EXEC, static, no libc: src/gdbwrites.c (the functions, -O2
+#              -g) + src/gdbdriver.c (_start, fixed small inputs, prints
+#              every result); tests/gdb_writes.rs writes its variables
+#              through gdb-multiarch and qemu-user's gdbstub
+build_gdbwrites() {
+	local t=$1 cc=$2 acflags=$3
+	local o=$tmp/$t c
+	mkdir -p "$o" "$t"
+	for c in gdbwrites gdbdriver; do
+		$cc $CFLAGS $acflags -fno-pic -fno-pie -c "src/$c.c" -o "$o/$c.gdb.o"
+	done
+	$cc $acflags $LDFLAGS -static -nostartfiles -no-pie -o "$t/gdbwrites" \
+		"$o/gdbwrites.gdb.o" "$o/gdbdriver.gdb.o"
+	echo "built $t gdbwrites"
+}
+build_gdbwrites x86_64 gcc "-fcf-protection=none"
+build_gdbwrites aarch64 aarch64-linux-gnu-gcc "$A64"
+build_gdbwrites ppc64 powerpc64-linux-gnu-gcc "-mabi=elfv1 -mcpu=power8"
+build_gdbwrites ppc64le powerpc64le-linux-gnu-gcc "-mabi=elfv2 -mcpu=power8"
 fi # ${1:-} != dwarf
 
 # ---- DWARF corpora (new files only; nothing above depends on them) --------

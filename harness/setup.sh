@@ -4,6 +4,7 @@
 #
 #   cmake, libclang-dev   build the Unicorn emulator from source (unicorn-engine-sys)
 #   qemu-user             run the differential tests' cross-arch binaries
+#   gdb-multiarch         the GDB cross-check of the write checks (tests/gdb_writes.rs)
 set -euo pipefail
 
 if ! command -v cargo >/dev/null 2>&1; then
@@ -35,6 +36,7 @@ have_libclang() {
 }
 have_libclang || missing+=(libclang-dev)
 command -v qemu-aarch64 >/dev/null 2>&1 || missing+=(qemu-user)
+command -v gdb-multiarch >/dev/null 2>&1 || missing+=(gdb-multiarch)
 
 if ((${#missing[@]} == 0)); then
 	exit 0

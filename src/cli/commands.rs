@@ -370,19 +370,19 @@ fn entry_return_balance(
                     .map(|v| (b.path.display().to_string(), v)),
                 _ => None,
             };
-            let finding = probesafe::detect::write::balance_finding(
+            let findings = probesafe::detect::write::balance_findings(
                 &function.name,
                 &here,
                 there.as_ref().map(|(p, v)| (p.as_str(), v.as_slice())),
             );
-            if let (Some(finding), Some(point)) = (
-                finding,
-                points
-                    .iter_mut()
-                    .find(|p| p.address_value() == function.entry),
-            ) {
-                point.findings.push(finding);
-                point.settle();
+            if let Some(point) = points
+                .iter_mut()
+                .find(|p| p.address_value() == function.entry)
+            {
+                if !findings.is_empty() {
+                    point.findings.extend(findings);
+                    point.settle();
+                }
             }
         }
     }

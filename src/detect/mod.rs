@@ -279,6 +279,10 @@ pub struct Detector<'a> {
     function: &'a Function,
     facts: &'a FunctionFacts,
     options: &'a DynamicOptions,
+    /// Write-check input cases whose unprobed run the budget cut. That run
+    /// is the same whatever the point (a counted hit does not stop it), so
+    /// the function's other points skip those cases without running them.
+    write_cut: std::collections::BTreeSet<u64>,
 }
 
 impl<'a> Detector<'a> {
@@ -298,6 +302,7 @@ impl<'a> Detector<'a> {
             function,
             facts,
             options,
+            write_cut: std::collections::BTreeSet::new(),
         })
     }
 

@@ -21,7 +21,7 @@ use super::{Detector, Witness};
 use crate::debuginfo::location::{Address, FrameBase, Place};
 use crate::debuginfo::{DebugInfo, Location, Variable};
 use crate::emu::write::{Target, WriteOp};
-use crate::emu::{Input, Outcome, ProbeMode, Trial};
+use crate::emu::{Exit, Input, Outcome, ProbeMode};
 use crate::error::Error;
 use crate::report::{hex, Confirmed, Finding, FindingKind, Point};
 
@@ -94,6 +94,34 @@ pub(crate) struct Effects {
     calls: Vec<(u64, Option<u64>, Vec<u64>)>,
 }
 
+/// Inputs drawn per wanted case at most, for the checks that compare two
+/// runs: the rest ran into the budget.
+const DRAW_FACTOR: u64 = 4;
+
+/// Whether a run ended on its own (returned, faulted, ...), not cut by the
+/// instruction budget, the hit limit or the time limit.
+pub(crate) fn ended_on_its_own(exit: &Exit) -> bool {
+    !matches!(exit, Exit::Budget | Exit::Timeout)
+}
+
+/// One input of a write check whose unperturbed run ended on its own.
+struct Trial {
+    case: u64,
+    input: Input,
+    effects: Effects,
+    /// Hits of the point in the unperturbed run.
+    hits: u64,
+    /// Instructions the unperturbed run executed (approximately).
+    executed: u64,
+}
+
+/// The inputs of a point's write checks.
+struct Drawn {
+    /// Inputs drawn in all, those cut by the budget included.
+    drawn: u64,
+    trials: Vec<Trial>,
+}
+
 /// One written location and what the write did.
 struct Attempt {
     label: String,
@@ -126,20 +154,9 @@ impl Detector<'_> {
         if chosen.is_empty() {
             return;
         }
-        let arch = self.binary.arch;
-        let inputs: Vec<(u64, Input)> = (0..self.options.cases)
-            .map(|case| (case, Input::generate(arch, self.options.seed, case)))
-            .collect();
-        let start = self.function.address;
-        let baseline: Vec<(Effects, u64)> = inputs
-            .iter()
-            .map(|(_, input)| {
-                let out = self.run_write(start, addr, ProbeMode::Count, input, &[]);
-                (self.effects(&out, debug), out.reached)
-            })
-            .collect();
+        let drawn = self.draw_complete_inputs(addr, debug);
         for (var, value) in chosen {
-            let finding = self.check_variable(addr, debug, &var, value, &inputs, &baseline);
+            let finding = self.check_variable(addr, debug, &var, value, &drawn);
             point.findings.push(finding);
         }
         point.settle();
@@ -151,8 +168,7 @@ impl Detector<'_> {
         debug: &DebugInfo,
         var: &Variable,
         value: Option<u64>,
-        inputs: &[(u64, Input)],
-        baseline: &[(Effects, u64)],
+        drawn: &Drawn,
     ) -> Finding {
         let total = var.size.unwrap_or(8);
         let size = total.clamp(1, 8) as u8;
@@ -220,14 +236,40 @@ impl Detector<'_> {
                 evidence,
             );
         }
-        let reached: Vec<usize> = (0..inputs.len()).filter(|&i| baseline[i].1 > 0).collect();
-        evidence.insert("trials".into(), json!(inputs.len()));
+        // Only inputs whose unperturbed run ended on its own are here; of
+        // those that reach the point, only the ones whose written run ended
+        // on its own too are compared: a run cut by the budget or the clock
+        // stops at a place that says nothing about the write.
+        let reached: Vec<usize> = (0..drawn.trials.len())
+            .filter(|&i| drawn.trials[i].hits > 0)
+            .collect();
+        evidence.insert("drawn".into(), json!(drawn.drawn));
+        evidence.insert("trials".into(), json!(drawn.trials.len()));
         evidence.insert("reached".into(), json!(reached.len()));
         if let Some(&i) = reached.first() {
             // How many arguments of each call are compared (DWARF call
             // sites say; 4 when they do not).
-            let counts: Vec<usize> = baseline[i].0.calls.iter().map(|c| c.2.len()).collect();
+            let counts: Vec<usize> = drawn.trials[i]
+                .effects
+                .calls
+                .iter()
+                .map(|c| c.2.len())
+                .collect();
             evidence.insert("call_arguments".into(), json!(counts));
+        }
+        if drawn.trials.is_empty() {
+            return finding(
+                FindingKind::EmulationLimit,
+                Confirmed::Dynamic,
+                format!(
+                    "none of the {} inputs drawn ran {} to its end within the budget of {} instructions: the write of {} at {addr:#x} could not be judged",
+                    drawn.drawn,
+                    self.function.name,
+                    self.options.budget,
+                    var.name
+                ),
+                evidence,
+            );
         }
         if reached.is_empty() {
             return finding(
@@ -235,7 +277,7 @@ impl Detector<'_> {
                 Confirmed::Dynamic,
                 format!(
                     "no generated input reached {addr:#x} in {} trials: the write of {} could not be tested",
-                    inputs.len(),
+                    drawn.trials.len(),
                     var.name
                 ),
                 evidence,
@@ -243,16 +285,11 @@ impl Detector<'_> {
         }
         let all_ops: Vec<WriteOp> = attempts.iter().flat_map(|a| a.ops.clone()).collect();
         // Writing every location: the variable's value as the program sees it.
+        let mut compared: Vec<usize> = Vec::new();
         let mut all_changes: Vec<Vec<String>> = Vec::new();
         let mut first_event = None;
         for &i in &reached {
-            let out = self.run_write(
-                self.function.address,
-                addr,
-                ProbeMode::Write,
-                &inputs[i].1,
-                &all_ops,
-            );
+            let out = self.run_written(addr, &drawn.trials[i], &all_ops);
             if first_event.is_none() {
                 first_event = out.writes.first().cloned();
                 // Calls made before the point cannot change; a reference
@@ -262,7 +299,15 @@ impl Detector<'_> {
                     json!(out.calls_before_hit.unwrap_or(0)),
                 );
             }
-            all_changes.push(changed(self, &baseline[i].0, &self.effects(&out, debug)));
+            if !ended_on_its_own(&out.exit) {
+                continue;
+            }
+            compared.push(i);
+            all_changes.push(changed(
+                self,
+                &drawn.trials[i].effects,
+                &self.effects(&out, debug),
+            ));
         }
         if let Some(e) = &first_event {
             evidence.insert("before".into(), json!(hex(e.before)));
@@ -273,24 +318,52 @@ impl Detector<'_> {
             "written_locations".into(),
             json!(attempts.iter().map(|a| a.label.clone()).collect::<Vec<_>>()),
         );
+        evidence.insert("cut".into(), json!(reached.len() - compared.len()));
+        // The cases compared, and what each changed: a reference build's
+        // comparison takes the cases both builds compared.
+        evidence.insert(
+            "compared".into(),
+            json!(compared
+                .iter()
+                .map(|&i| drawn.trials[i].case)
+                .collect::<Vec<_>>()),
+        );
+        let per_case: Map<String, Value> = compared
+            .iter()
+            .zip(&all_changes)
+            .filter(|(_, c)| !c.is_empty())
+            .map(|(&i, c)| (drawn.trials[i].case.to_string(), json!(c)))
+            .collect();
+        evidence.insert("changes".into(), Value::Object(per_case));
+        if compared.is_empty() {
+            return finding(
+                FindingKind::EmulationLimit,
+                Confirmed::Dynamic,
+                format!(
+                    "writing {} at {addr:#x}: every one of the {} runs that reach it with the write was cut by the budget of {} instructions, the hit limit or the time limit, so none ended on its own to compare with the unwritten run",
+                    var.name,
+                    reached.len(),
+                    self.options.budget
+                ),
+                evidence,
+            );
+        }
         let union: BTreeSet<String> = all_changes.iter().flatten().cloned().collect();
         evidence.insert("changed".into(), json!(union));
-        // Each location alone, when there are several.
+        // Each location alone, when there are several (on the inputs
+        // compared above, each run ending on its own).
         let mut partial = None;
         if attempts.len() > 1 {
             let mut each = Vec::new();
             let mut differs = false;
             for a in &attempts {
                 let mut alone: BTreeSet<String> = BTreeSet::new();
-                for (k, &i) in reached.iter().enumerate() {
-                    let out = self.run_write(
-                        self.function.address,
-                        addr,
-                        ProbeMode::Write,
-                        &inputs[i].1,
-                        &a.ops,
-                    );
-                    let c = changed(self, &baseline[i].0, &self.effects(&out, debug));
+                for (k, &i) in compared.iter().enumerate() {
+                    let out = self.run_written(addr, &drawn.trials[i], &a.ops);
+                    if !ended_on_its_own(&out.exit) {
+                        continue;
+                    }
+                    let c = changed(self, &drawn.trials[i].effects, &self.effects(&out, debug));
                     if c != all_changes[k] {
                         differs = true;
                     }
@@ -315,20 +388,20 @@ impl Detector<'_> {
                 evidence,
             );
         }
-        match reached
+        match compared
             .iter()
             .zip(&all_changes)
             .find(|(_, c)| !c.is_empty())
         {
             Some((&i, c)) => {
-                let (case, input) = &inputs[i];
+                let trial = &drawn.trials[i];
                 evidence.insert(
                     "witness".into(),
                     Witness {
                         seed: self.options.seed,
-                        case: *case,
+                        case: trial.case,
                         start: self.function.address,
-                        input: input.clone(),
+                        input: trial.input.clone(),
                     }
                     .to_json(self.binary.arch),
                 );
@@ -337,9 +410,29 @@ impl Detector<'_> {
                     FindingKind::EffectiveWrite,
                     Confirmed::Dynamic,
                     format!(
-                        "writing {} at {addr:#x} changes {} (case {case})",
+                        "writing {} at {addr:#x} changes {} (case {})",
                         var.name,
-                        c.join(", ")
+                        c.join(", "),
+                        trial.case
+                    ),
+                    evidence,
+                )
+            }
+            None if compared.len() < reached.len() => {
+                // Nothing changed in the runs that ended, but the written
+                // run of other inputs was cut where the unwritten one ended:
+                // the write may have changed the path (a loop that no longer
+                // ends), or only the hit limit or the budget's accounting
+                // differ. Not ineffective: undecided.
+                let cut = reached.len() - compared.len();
+                finding(
+                    FindingKind::EmulationLimit,
+                    Confirmed::Dynamic,
+                    format!(
+                        "writing {} at {addr:#x} changed nothing observable in the {} runs that ended on their own, but {cut} written run(s) that reach it were cut by the budget of {} instructions, the hit limit or the time limit where the unwritten run ended: not judged",
+                        var.name,
+                        compared.len(),
+                        self.options.budget
                     ),
                     evidence,
                 )
@@ -354,15 +447,58 @@ impl Detector<'_> {
                     FindingKind::IneffectiveWrite,
                     Confirmed::Dynamic,
                     format!(
-                        "writing {} at {addr:#x} ({}) changed nothing observable for any of {} inputs that reach it{live}",
+                        "writing {} at {addr:#x} ({}) changed nothing observable for any of {} inputs that reach it and run to their end{live}",
                         var.name,
                         attempts.iter().map(|a| a.label.as_str()).collect::<Vec<_>>().join(", "),
-                        reached.len()
+                        compared.len()
                     ),
                     evidence,
                 )
             }
         }
+    }
+
+    /// The inputs of a point's write checks with their unperturbed runs:
+    /// bounded inputs ([`Input::generate_bounded`]) drawn until `--cases`
+    /// of them reached the point and returned, at most four times as many. An input whose run the budget or
+    /// the clock cut is dropped: what a write changes is told only by two
+    /// complete runs.
+    fn draw_complete_inputs(&mut self, addr: u64, debug: &DebugInfo) -> Drawn {
+        let arch = self.binary.arch;
+        let cases = self.options.cases.max(1);
+        let mut drawn = Drawn {
+            drawn: 0,
+            trials: Vec::new(),
+        };
+        let mut reaching = 0;
+        for case in 0..cases.saturating_mul(DRAW_FACTOR) {
+            if reaching >= cases {
+                break;
+            }
+            drawn.drawn += 1;
+            if self.write_cut.contains(&case) {
+                continue;
+            }
+            let input = Input::generate_bounded(arch, self.options.seed, case);
+            let out = self.run_write(self.function.address, addr, ProbeMode::Count, &input, &[]);
+            if out.exit == Exit::Budget {
+                self.write_cut.insert(case);
+            }
+            if ended_on_its_own(&out.exit) {
+                // A run that faults (a small number used as a pointer) is
+                // compared too, but tells less: it does not count.
+                reaching += u64::from(out.reached > 0 && out.exit == Exit::Returned);
+                let effects = self.effects(&out, debug);
+                drawn.trials.push(Trial {
+                    case,
+                    input,
+                    effects,
+                    hits: out.reached,
+                    executed: out.executed,
+                });
+            }
+        }
+        drawn
     }
 
     /// The writes that reach `place` at `addr`.
@@ -455,6 +591,35 @@ impl Detector<'_> {
         })
     }
 
+    /// The written run of one input. It may hit the point at most four
+    /// times as often as the unwritten run did (plus 16), and execute at
+    /// most eight times its instructions (plus 10,000, within `--budget`):
+    /// a write that keeps a loop going is cut there (and not compared), as
+    /// the budget would cut it later, without running on until then.
+    fn run_written(&mut self, addr: u64, trial: &Trial, ops: &[WriteOp]) -> Outcome {
+        let limit = trial
+            .hits
+            .saturating_mul(4)
+            .saturating_add(16)
+            .min(u64::from(crate::emu::run::MAX_HITS));
+        let budget = trial
+            .executed
+            .saturating_mul(8)
+            .saturating_add(10_000)
+            .min(self.options.budget);
+        self.emu.set_hit_limit(limit as u32);
+        let out = self.run_write_within(
+            self.function.address,
+            addr,
+            ProbeMode::Write,
+            &trial.input,
+            ops,
+            budget,
+        );
+        self.emu.set_hit_limit(crate::emu::run::MAX_HITS);
+        out
+    }
+
     fn run_write(
         &mut self,
         start: u64,
@@ -463,7 +628,20 @@ impl Detector<'_> {
         input: &Input,
         writes: &[WriteOp],
     ) -> Outcome {
-        let trial = Trial {
+        let budget = self.options.budget;
+        self.run_write_within(start, addr, mode, input, writes, budget)
+    }
+
+    fn run_write_within(
+        &mut self,
+        start: u64,
+        addr: u64,
+        mode: ProbeMode,
+        input: &Input,
+        writes: &[WriteOp],
+        budget: u64,
+    ) -> Outcome {
+        let trial = crate::emu::Trial {
             start,
             entry: self.function.address,
             toc: self.toc(),
@@ -472,7 +650,7 @@ impl Detector<'_> {
             mode,
             input,
             handlers: &[],
-            budget: self.options.budget,
+            budget,
             timeout: self.options.timeout,
             trace: false,
             memory: &[],
@@ -541,14 +719,14 @@ impl Detector<'_> {
             .collect();
         let arch = self.binary.arch;
         // Recursion deep enough to exhaust the budget tells nothing: at
-        // least 32 inputs, so that several have small arguments.
+        // least 32 inputs, bounded so that most of them end.
         (0..self.options.cases.max(BALANCE_CASES))
             .map(|case| {
-                let input = Input::generate(arch, self.options.seed, case);
+                let input = Input::generate_bounded(arch, self.options.seed, case);
                 let mut complete = true;
                 let mut count = |emu: &mut Self, probe: u64| {
                     let out = emu.run_write(start, probe, ProbeMode::Count, &input, &[]);
-                    complete &= out.exit == crate::emu::Exit::Returned;
+                    complete &= out.exit == Exit::Returned;
                     out.reached
                 };
                 let entries = count(self, entry);
@@ -559,14 +737,18 @@ impl Detector<'_> {
     }
 }
 
-/// The `entry-return-imbalance` finding for a `.call` point, from this
+/// The findings of the entry/return balance for a `.call` point, from this
 /// build's balance and, with `--reference`, the reference build's (same
-/// inputs). `None` when everything balances and agrees.
-pub fn balance_finding(
+/// inputs): `entry-return-imbalance` when the counts do not balance or
+/// differ from the reference's, `emulation-limit` when no input returned
+/// (or, against the reference, none returned in both builds), since a run
+/// cut by the budget has counted only part of its entries and returns.
+/// Empty when everything balances and agrees.
+pub fn balance_findings(
     name: &str,
     here: &[Counts],
     reference: Option<(&str, &[Counts])>,
-) -> Option<Finding> {
+) -> Vec<Finding> {
     let listed = |v: &[Counts]| -> Vec<Value> {
         v.iter()
             .enumerate()
@@ -579,6 +761,19 @@ pub fn balance_finding(
     let mut evidence = Map::new();
     evidence.insert("function".into(), json!(name));
     evidence.insert("inputs".into(), json!(per_input));
+    let mut out = Vec::new();
+    if here.iter().all(Option::is_none) {
+        out.push(finding(
+            FindingKind::EmulationLimit,
+            Confirmed::Dynamic,
+            format!(
+                "none of the {} inputs let {name} return within the budget: its entries and returns could not be counted",
+                here.len()
+            ),
+            evidence,
+        ));
+        return out;
+    }
     let unbalanced = here.iter().position(|x| x.is_some_and(|(e, r)| e != r));
     let mut details = Vec::new();
     if let Some(case) = unbalanced {
@@ -593,6 +788,12 @@ pub fn balance_finding(
             "reference".into(),
             json!({ "binary": path, "inputs": ref_inputs }),
         );
+        // Only inputs that returned in both builds are compared.
+        let both = here
+            .iter()
+            .zip(there)
+            .filter(|(a, b)| a.is_some() && b.is_some())
+            .count();
         let differs = here
             .iter()
             .zip(there)
@@ -605,17 +806,27 @@ pub fn balance_finding(
             details.push(format!(
                 "{name} enters {a} time(s) for input {case} where the reference build enters {b} time(s): its recursion was turned into a loop (or the reverse), so a .call probe does not see the source's calls"
             ));
+        } else if both == 0 {
+            out.push(finding(
+                FindingKind::EmulationLimit,
+                Confirmed::Dynamic,
+                format!(
+                    "no input of {} let {name} return within the budget in both builds: its entry counts could not be compared with the reference build's",
+                    here.len()
+                ),
+                evidence.clone(),
+            ));
         }
     }
-    if details.is_empty() {
-        return None;
+    if !details.is_empty() {
+        out.push(finding(
+            FindingKind::EntryReturnImbalance,
+            Confirmed::Dynamic,
+            details.join("; "),
+            evidence,
+        ));
     }
-    Some(finding(
-        FindingKind::EntryReturnImbalance,
-        Confirmed::Dynamic,
-        details.join("; "),
-        evidence,
-    ))
+    out
 }
 
 /// What differs between two runs' effects, named so that two builds of the
@@ -711,6 +922,25 @@ pub fn compare_with_reference(point: &mut Point, reference: &[Point], path: &str
             })
             .unwrap_or_default()
     };
+    // The cases a finding compared, and what the write changed in one.
+    let compared_of = |f: &Finding| -> Option<BTreeSet<u64>> {
+        f.evidence
+            .get("compared")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_u64).collect())
+    };
+    let changes_of = |f: &Finding, case: u64| -> Vec<String> {
+        f.evidence
+            .get("changes")
+            .and_then(|c| c.get(case.to_string()))
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
     // "call K ..." for a call made before the point here: not comparable.
     let past = |channel: &str, before: u64| {
         channel
@@ -759,24 +989,80 @@ pub fn compare_with_reference(point: &mut Point, reference: &[Point], path: &str
                 _ => false,
             }
         };
-        let here = changed_of(f);
+        // Only the inputs whose runs ended on their own in both builds are
+        // compared: what each build's write changed for those.
+        let mut here = BTreeSet::new();
         let mut there = BTreeSet::new();
         let mut ref_points = Vec::new();
+        let mut common = 0usize;
+        let mut undecided = Vec::new();
         for p in reference {
             for g in &p.findings {
-                if writes.contains(&g.kind)
-                    && g.evidence.get("variable").and_then(Value::as_str) == Some(var.as_str())
-                {
-                    there.extend(changed_of(g));
-                    ref_points.push(p.address.clone());
+                if g.evidence.get("variable").and_then(Value::as_str) != Some(var.as_str()) {
+                    continue;
+                }
+                if g.kind == FindingKind::EmulationLimit {
+                    undecided.push(format!("{}: {}", p.address, g.detail));
+                    continue;
+                }
+                if !writes.contains(&g.kind) {
+                    continue;
+                }
+                ref_points.push(p.address.clone());
+                match (compared_of(f), compared_of(g)) {
+                    (Some(a), Some(b)) => {
+                        for case in a.intersection(&b) {
+                            common += 1;
+                            here.extend(changes_of(f, *case));
+                            there.extend(changes_of(g, *case));
+                        }
+                    }
+                    // Findings without the cases compared: their unions.
+                    _ => {
+                        common += 1;
+                        here.extend(changed_of(f));
+                        there.extend(changed_of(g));
+                    }
                 }
             }
         }
         if ref_points.is_empty() {
+            if !undecided.is_empty() {
+                let mut evidence = f.evidence.clone();
+                evidence.insert(
+                    "reference".into(),
+                    json!({ "binary": path, "line": line, "undecided": undecided }),
+                );
+                added.push(finding(
+                    FindingKind::EmulationLimit,
+                    Confirmed::Dynamic,
+                    format!(
+                        "the same write of {var} at {line} of the reference build could not be judged ({}): the builds were not compared",
+                        undecided.join("; ")
+                    ),
+                    evidence,
+                ));
+            }
             continue;
         }
         ref_points.sort();
         ref_points.dedup();
+        if common == 0 {
+            let mut evidence = f.evidence.clone();
+            evidence.insert(
+                "reference".into(),
+                json!({ "binary": path, "line": line, "points": ref_points }),
+            );
+            added.push(finding(
+                FindingKind::EmulationLimit,
+                Confirmed::Dynamic,
+                format!(
+                    "no input reached the write of {var} and ran to its end, written and unwritten, in both this build and the reference build (at {line}): the builds were not compared"
+                ),
+                evidence,
+            ));
+            continue;
+        }
         there.retain(|c| !past(c, before) && !beyond(c));
         let missing: Vec<&String> = there.difference(&here).collect();
         let extra: Vec<&String> = here.difference(&there).collect();
@@ -821,8 +1107,10 @@ pub fn compare_with_reference(point: &mut Point, reference: &[Point], path: &str
     if !added.is_empty() {
         // An effective write that misses or exceeds the reference's effect
         // is reported by those findings instead.
+        // (An undecided comparison leaves this build's verdict as it is.)
         let vars: Vec<Value> = added
             .iter()
+            .filter(|f| f.kind != FindingKind::EmulationLimit)
             .filter_map(|f| f.evidence.get("variable").cloned())
             .collect();
         point.findings.retain(|f| {
@@ -832,4 +1120,44 @@ pub fn compare_with_reference(point: &mut Point, reference: &[Point], path: &str
         point.findings.extend(added);
     }
     point.settle();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A balance with no input that returned is undecided, never balanced;
+    /// against a reference, inputs cut in either build are not compared.
+    #[test]
+    fn balance_compares_only_inputs_that_returned() {
+        let none: Vec<Counts> = vec![None; 4];
+        let f = balance_findings("f", &none, None);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].kind, FindingKind::EmulationLimit);
+        let here = vec![Some((1, 1)), None];
+        let there = vec![None, Some((5, 5))];
+        let f = balance_findings("f", &here, Some(("ref", &there)));
+        assert_eq!(
+            f.iter().map(|f| f.kind).collect::<Vec<_>>(),
+            [FindingKind::EmulationLimit]
+        );
+        let there = vec![Some((3, 3)), None];
+        let f = balance_findings("f", &here, Some(("ref", &there)));
+        assert_eq!(
+            f.iter().map(|f| f.kind).collect::<Vec<_>>(),
+            [FindingKind::EntryReturnImbalance]
+        );
+        assert!(balance_findings("f", &here, None).is_empty());
+    }
+
+    #[test]
+    fn runs_cut_by_a_limit_did_not_end_on_their_own() {
+        assert!(!ended_on_its_own(&Exit::Budget));
+        assert!(!ended_on_its_own(&Exit::Timeout));
+        assert!(ended_on_its_own(&Exit::Returned));
+        assert!(ended_on_its_own(&Exit::Fault {
+            pc: 0,
+            reason: String::new()
+        }));
+    }
 }

@@ -110,6 +110,37 @@ impl Input {
         }
     }
 
+    /// The input of case `case` for the checks that compare two runs of it
+    /// (a write against none, one build against another): each of the
+    /// first three arguments is a pointer into the heap or a small value,
+    /// in turn (bit `i` of the case: every combination in eight cases), the
+    /// others small values. A small value is 0, 1, -1, or 2 to 15, even or
+    /// odd in turn (bit 3 of the case: a loop unrolled by two branches on
+    /// its count's parity), so that an argument used as a loop bound, a
+    /// count or a size lets the run end on its own: a run cut by the budget
+    /// says nothing about what the other run changed. The stub seed is
+    /// [`Input::generate`]'s.
+    pub fn generate_bounded(arch: Arch, seed: u64, case: u64) -> Input {
+        let mut input = Input::generate(arch, seed, case);
+        let mut state = seed ^ case.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ 0xb0_7d;
+        for (i, a) in input.args.iter_mut().enumerate() {
+            let r = splitmix(&mut state);
+            let pointer = i < 3 && (case >> i) & 1 == 0;
+            *a = if pointer {
+                HEAP_BASE + ((r >> 8) & 0xff) * PAGE * 4 + ((r >> 20) & 0x3f8)
+            } else {
+                match r % 8 {
+                    0 => 0,
+                    1 => 1,
+                    2 => u64::MAX,
+                    // 2 to 15, odd when bit 3 of the case is set.
+                    _ => (2 + (r >> 16) % 14) & !1 | (case >> 3) & 1,
+                }
+            };
+        }
+        input
+    }
+
     /// The input of case `case` of run `seed` with explicit argument
     /// values (a shrunk witness, or one read back from a file): the same
     /// stub seed as a generated input of that case.
