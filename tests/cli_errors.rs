@@ -417,7 +417,7 @@ fn scan_and_fuzz_point_lists_survive_bad_specs() {
             "--points",
             "no_such_function",
         ]);
-        args.extend(["--format", "json", "--cases", "2"]);
+        args.extend(["--format", "json", "--per-point", "--cases", "2"]);
         let b = batch(&args);
         assert_bad_lines(&b, &[BAD[0], BAD[1]], command);
         let report: serde_json::Value = serde_json::from_str(&b.stdout).unwrap();
@@ -442,6 +442,7 @@ fn scan_and_fuzz_point_lists_survive_bad_specs() {
         "--static-only",
         "--format",
         "json",
+        "--per-point",
     ]);
     assert_bad_lines(&b, &[("nomatch*", "unknown symbol")], "scan --functions");
     let report: serde_json::Value = serde_json::from_str(&b.stdout).unwrap();

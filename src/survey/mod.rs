@@ -85,6 +85,11 @@ pub struct FunctionSurvey {
     pub return_probe: bool,
     /// The kernel's blacklist covers some copy.
     pub blacklisted: bool,
+    /// For a blacklisted function: the entries of its inline instances
+    /// that lie outside the blacklist (the kernel covers whole out-of-line
+    /// symbols and sections only, so it accepts a probe in these copies).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub inline_outside_blacklist: Vec<String>,
 }
 
 /// Totals over all functions.
@@ -187,6 +192,7 @@ pub fn survey_with(
             inline_instances: Vec::new(),
             return_probe: false,
             blacklisted: false,
+            inline_outside_blacklist: Vec::new(),
         });
         index.insert(name.to_owned(), grouped.len() - 1);
         Some(grouped.len() - 1)
@@ -249,6 +255,17 @@ pub fn survey_with(
     functions.par_iter_mut().for_each(|f| {
         f.out_of_line.sort_by(|a, b| a.address.cmp(&b.address));
         f.inline_instances.sort_by(|a, b| a.entry.cmp(&b.entry));
+        if f.blacklisted {
+            f.inline_outside_blacklist = f
+                .inline_instances
+                .iter()
+                .filter(|i| {
+                    crate::report::parse_address(&i.entry)
+                        .is_some_and(|a| blacklist.lookup(a).next().is_none())
+                })
+                .map(|i| i.entry.clone())
+                .collect();
+        }
     });
     let mut totals = Totals {
         functions: functions.len(),
@@ -371,6 +388,19 @@ pub fn render_text(s: &Survey) -> String {
             notes.push(format!(
                 "params (located|not) {}",
                 params.into_iter().collect::<Vec<_>>().join(" ")
+            ));
+        }
+        if !f.inline_outside_blacklist.is_empty() {
+            let callers: std::collections::BTreeSet<&str> = f
+                .inline_instances
+                .iter()
+                .filter(|i| f.inline_outside_blacklist.contains(&i.entry))
+                .filter_map(|i| i.caller.as_deref())
+                .collect();
+            notes.push(format!(
+                "{} inline copies outside the blacklist (in {})",
+                f.inline_outside_blacklist.len(),
+                callers.into_iter().collect::<Vec<_>>().join(", ")
             ));
         }
         let _ = writeln!(
