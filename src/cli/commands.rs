@@ -728,7 +728,7 @@ fn analyse(
         return stream(binary, &analyzer, &selection, common, layout);
     }
     let mut points = analyzer.run(&selection, common.jobs.map(usize::from))?;
-    dynamic_extras(binary, &analyzer, &mut points, &balanced, common)?;
+    dynamic_extras(binary, &analyzer, &mut points, balanced, common)?;
     let report = Report::new(binary_info(binary), points).with_unresolved(unresolved.clone());
     if !wants_report(!selection.is_empty(), &unresolved, common) {
         return Ok(exit_status(ExitCode::SUCCESS, &unresolved));
