@@ -76,7 +76,17 @@ fn llsc_dynamic(file: &str, spec: &str) -> serde_json::Value {
 /// entry faulted before its window (trials fell back to the opener).
 #[test]
 fn r2_is_the_toc_pointer_in_a_stripped_binary() {
-    let d = llsc_dynamic("ppc64le/glibc-stripped.so", "0x42c");
+    // The stripped file has the same layout; its functions have no names.
+    let named = Binary::open(&fixture("ppc64le/glibc.so")).unwrap();
+    let f = named
+        .functions
+        .iter()
+        .find(|f| f.has_name("toc_counter"))
+        .unwrap();
+    let d = llsc_dynamic(
+        "ppc64le/glibc-stripped.so",
+        &format!("{:#x}", f.address + 0xc),
+    );
     assert_eq!(d["outcome"], "confirmed", "{d}");
     assert_eq!(d["start"], "function entry", "{d}");
 }
@@ -179,9 +189,10 @@ fn a_compare_and_swap_is_confirmed_from_its_load_linked() {
 }
 
 /// Was: the traceback table after `bl never_returns; nop` (the last
-/// instruction falls through) and a switch's jump table after its `bctr`
-/// were `undecodable-instruction` points. They are data: a scan has no
-/// point there, and a point asked for there is not an instruction.
+/// instruction falls through), a switch's jump table after its `bctr` and
+/// a call stub's zero padding were `undecodable-instruction` points. They
+/// are data: a scan has no point there, and a point asked for there is
+/// not an instruction.
 #[test]
 fn traceback_tables_are_data() {
     for file in [
@@ -213,6 +224,7 @@ fn traceback_tables_are_data() {
         let in_table = r.points.iter().filter(|p| match p.symbol.as_str() {
             "die" | "loop_tail" => p.offset >= 0x14,
             "switch4" => (0x3c..0x4c).contains(&p.offset),
+            "call_stub" => p.offset >= 0x10,
             _ => false,
         });
         assert_eq!(
@@ -224,6 +236,7 @@ fn traceback_tables_are_data() {
     for (spec, what) in [
         ("die+0x18", "traceback table"),
         ("switch4+0x40", "jump table"),
+        ("call_stub+0x14", "padding"),
     ] {
         let r = report([
             "check",

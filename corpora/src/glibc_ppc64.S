@@ -208,6 +208,18 @@ FUNC(p10)
 	blr
 ENDF(p10)
 
+/* call_stub(): the shape of the linker's call stubs at the start of
+ * libc's .text (save r2, load the target, bctr), padded with zero words to
+ * 32 bytes: the zeros are never reached, data. */
+FUNC(call_stub)
+	std	%r2, 24(%r1)
+	ld	%r12, -8(%r1)
+	mtctr	%r12
+	bctr
+	.long	0
+	.long	0
+ENDF(call_stub)
+
 	.data
 	.p2align 2
 counter:

@@ -83,7 +83,8 @@ pub struct FunctionFacts {
     /// Transaction windows.
     pub tm: Vec<Window>,
     /// Data inside the function's range: POWER jump tables after a
-    /// `bctr`, the traceback table after its last instruction.
+    /// `bctr`, zero padding after an instruction that does not fall
+    /// through, the traceback table after its last instruction.
     pub data: Vec<DataRange>,
 }
 
@@ -94,7 +95,7 @@ pub struct DataRange {
     pub start: u64,
     /// Past the last.
     pub end: u64,
-    /// What it is (`jump table`, `traceback table`).
+    /// What it is (`jump table`, `traceback table`, `padding`).
     pub what: &'static str,
 }
 
@@ -155,6 +156,32 @@ fn decode_code(
                 what: "jump table",
             });
         }
+    }
+    // Zero words right after an instruction that does not fall through,
+    // which no branch targets: padding (the linker's 32-byte call stubs
+    // on POWER end `bctr` and zeros). A zero word that is reached (glibc's
+    // `abort` executes `.long 0`) stays an instruction.
+    let targets: BTreeSet<u64> = insns.iter().filter_map(|i| i.target).collect();
+    let mut i = 0;
+    while i + 1 < insns.len() {
+        let padding = insns[i + 1..]
+            .iter()
+            .take_while(|n| {
+                n.mnemonic == "(bad)"
+                    && !targets.contains(&n.address)
+                    && binary
+                        .bytes_at(n.address, u64::from(n.len))
+                        .is_some_and(|b| b.iter().all(|&x| x == 0))
+            })
+            .count();
+        if padding > 0 && !insns[i].class.falls_through() {
+            data.push(DataRange {
+                start: insns[i + 1].address,
+                end: insns[i + padding].next(),
+                what: "padding",
+            });
+        }
+        i += padding + 1;
     }
     if !data.is_empty() {
         // Words stay words on POWER (a table word is no prefix), so the
@@ -855,7 +882,7 @@ impl<'b> Analyzer<'b> {
             let data = facts.data.iter().find(|d| addr >= d.start && addr < d.end);
             let detail = match (containing, data) {
                 (_, Some(d)) => format!(
-                    "{addr:#x} is not an instruction: it is in a {} of {} ({:#x}-{:#x}), data that is never executed",
+                    "{addr:#x} is not an instruction: it is in the {} of {} ({:#x}-{:#x}), data that is never executed",
                     d.what, function.name, d.start, d.end
                 ),
                 (Some(insn), None) => format!(
