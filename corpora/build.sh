@@ -30,6 +30,8 @@
 #                        the status test after a begin
 #   gdbwrites            ET_EXEC, static, no libc: gdbwrites.c + gdbdriver.c (x86_64, aarch64,
 #                        ppc64, ppc64le): the GDB cross-check of the write checks
+#   glibc.so             ET_DYN, src/glibc_ppc64.S (ppc64, ppc64le): Debian libc's shapes, POWER10
+#   glibc-stripped.so    the same, strip --strip-all
 #   dwarf-O*.counts      raw DWARF counts of each (commands inside), see DWARF.md
 #   x86_64 and aarch64 only:
 #   dwarf-O2-dwarf4.so   src/dwarf.c at -O2 with -gdwarf-4
@@ -329,6 +331,12 @@ build_gdbwrites x86_64 gcc "-fcf-protection=none"
 build_gdbwrites aarch64 aarch64-linux-gnu-gcc "$A64"
 build_gdbwrites ppc64 powerpc64-linux-gnu-gcc "-mabi=elfv1 -mcpu=power8"
 build_gdbwrites ppc64le powerpc64le-linux-gnu-gcc "-mabi=elfv2 -mcpu=power8"
+# glibc.so / glibc-stripped.so: the shapes of Debian's ppc64el libc.so.6
+# (src/glibc_ppc64.S, with POWER10 instructions), and the same stripped
+build_asm ppc64 powerpc64-linux-gnu-gcc "-mabi=elfv1 -mcpu=power10" glibc_ppc64 glibc.so
+powerpc64-linux-gnu-strip --strip-all -o ppc64/glibc-stripped.so ppc64/glibc.so
+build_asm ppc64le powerpc64le-linux-gnu-gcc "-mabi=elfv2 -mcpu=power10" glibc_ppc64 glibc.so
+powerpc64le-linux-gnu-strip --strip-all -o ppc64le/glibc-stripped.so ppc64le/glibc.so
 fi # ${1:-} != dwarf
 
 # ---- DWARF corpora (new files only; nothing above depends on them) --------

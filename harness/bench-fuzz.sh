@@ -18,22 +18,8 @@ bin=target/release/probesafe
 work=target/bench-fuzz
 mkdir -p "$work"
 
-fetch_libc() { # DEBIAN-ARCH TRIPLET -> path of libc.so.6
-	local arch=$1 triplet=$2
-	local libc="$work/libc6_$arch/lib/$triplet/libc.so.6"
-	if [[ ! -f $libc ]]; then
-		(
-			cd "$work"
-			if [[ $(id -u) -eq 0 ]]; then
-				dpkg --add-architecture "$arch" && apt-get update -q >/dev/null 2>&1 || true
-			fi
-			apt-get download "libc6:$arch" >/dev/null 2>&1 &&
-				dpkg-deb -x libc6_*_"$arch".deb "libc6_$arch"
-		) || true
-	fi
-	[[ -f $libc ]] || libc=/usr/$triplet/lib/libc.so.6
-	echo "$libc"
-}
+# shellcheck source=harness/libc.sh
+source harness/libc.sh
 libc=$(fetch_libc arm64 aarch64-linux-gnu)
 libc_ppc=$(fetch_libc ppc64el powerpc64le-linux-gnu)
 cores=$(nproc)

@@ -1,7 +1,7 @@
 //! AArch64: exclusive monitors (LL/SC), TME transactions, and what arm64
 //! kprobes refuse (arch/arm64/kernel/probes/decode-insn.c).
 
-use super::{lookup, Arch, ArchSpec, Class, InsnView};
+use super::{lookup, Arch, ArchSpec, Class, Comparand, InsnView, LoadLinkedOperands};
 
 pub(super) struct Aarch64;
 
@@ -209,6 +209,64 @@ impl ArchSpec for Aarch64 {
             };
         }
         Class::Other
+    }
+
+    fn load_linked_operands(&self, insn: &InsnView<'_>) -> Option<LoadLinkedOperands> {
+        // `ldxr Wt, [Xn]`, `ldaxrb Wt, [Xn]`, `ldxp Xt1, Xt2, [Xn]`.
+        let (dest, rest) = insn.op_str.split_once(',')?;
+        let base = rest.rsplit_once('[')?.1.trim_end_matches(']').trim();
+        let dest = dest.trim();
+        let wide = dest.starts_with('x');
+        let size = match insn.mnemonic {
+            "ldxrb" | "ldaxrb" => 1,
+            "ldxrh" | "ldaxrh" => 2,
+            "ldxr" | "ldaxr" => {
+                if wide {
+                    8
+                } else {
+                    4
+                }
+            }
+            "ldxp" | "ldaxp" => {
+                if wide {
+                    16
+                } else {
+                    8
+                }
+            }
+            _ => return None,
+        };
+        Some(LoadLinkedOperands {
+            dest: dest.to_owned(),
+            address: vec![base.to_owned()],
+            size,
+        })
+    }
+
+    fn comparison(&self, insn: &InsnView<'_>, dest: &str) -> Option<Comparand> {
+        // Registers by number: `w1` and `x1` are the same register.
+        let same = |a: &str, b: &str| a.get(1..).is_some() && a.get(1..) == b.get(1..);
+        let ops: Vec<&str> = insn.op_str.split(',').map(str::trim).collect();
+        match (insn.mnemonic, ops.as_slice()) {
+            ("cmp", [a, b]) => {
+                if let Some(imm) = b.strip_prefix('#') {
+                    let value = match imm.strip_prefix("0x") {
+                        Some(hex) => i64::from_str_radix(hex, 16).ok()?,
+                        None => imm.parse().ok()?,
+                    };
+                    same(a, dest).then_some(Comparand::Immediate(value))
+                } else if same(a, dest) {
+                    Some(Comparand::Register((*b).to_owned()))
+                } else if same(b, dest) {
+                    Some(Comparand::Register((*a).to_owned()))
+                } else {
+                    None
+                }
+            }
+            // `cbnz Wt` leaves the sequence unless the word is zero.
+            ("cbnz", [a, _]) if same(a, dest) => Some(Comparand::Immediate(0)),
+            _ => None,
+        }
     }
 
     fn dwarf_register(&self, n: u16) -> Option<String> {

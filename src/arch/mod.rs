@@ -158,6 +158,40 @@ pub struct RawEncoding {
     pub class: Class,
 }
 
+/// An instruction decoded from the architecture's own encoding table where
+/// the disassembler knows none.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RawInsn {
+    /// Length in bytes (8 for a POWER10 prefixed instruction).
+    pub len: u8,
+    /// The mnemonic to report.
+    pub mnemonic: &'static str,
+    /// Its class.
+    pub class: Class,
+}
+
+/// What a load-linked instruction reads: the operands that set up a trial
+/// started at it (see [`ArchSpec::load_linked_operands`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoadLinkedOperands {
+    /// The register it loads into, as the disassembler names it.
+    pub dest: String,
+    /// The registers whose sum is the address (POWER `rA`, `rB`; arm64 the
+    /// base). POWER's `rA = 0` stands for the value 0 and is left out.
+    pub address: Vec<String>,
+    /// Bytes loaded (the alignment the address needs).
+    pub size: u8,
+}
+
+/// What an instruction compares a loaded value with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Comparand {
+    /// Another register, as the disassembler names it.
+    Register(String),
+    /// A constant.
+    Immediate(i64),
+}
+
 /// Architecture-specific facts and tables.
 pub trait ArchSpec: Sync {
     /// Which architecture this is.
@@ -172,6 +206,52 @@ pub trait ArchSpec: Sync {
     /// matter here (POWER `lqarx`/`stqcx.`). Fixed-width architectures only.
     fn raw_encodings(&self) -> &'static [RawEncoding] {
         &[]
+    }
+    /// Decode the instruction at the start of `bytes` (the rest of the
+    /// function's code) from the architecture's own tables, when the
+    /// disassembler does not know it. By default the first word is looked
+    /// up in [`ArchSpec::raw_encodings`]. Fixed-width architectures only.
+    fn raw_decode(&self, bytes: &[u8]) -> Option<RawInsn> {
+        let b: [u8; 4] = bytes.get(..4)?.try_into().ok()?;
+        let word = if self.arch().big_endian() {
+            u32::from_be_bytes(b)
+        } else {
+            u32::from_le_bytes(b)
+        };
+        let raw = self
+            .raw_encodings()
+            .iter()
+            .find(|r| word & r.mask == r.value)?;
+        Some(RawInsn {
+            len: 4,
+            mnemonic: raw.mnemonic,
+            class: raw.class,
+        })
+    }
+    /// Where the data that follows a function's last instruction begins,
+    /// as an offset into `code` (the bytes of the function's whole range),
+    /// and what that data is: POWER traceback tables. `None` when the
+    /// range holds code to its end, as far as the architecture's rules see.
+    fn trailing_data(&self, _code: &[u8]) -> Option<(usize, &'static str)> {
+        None
+    }
+    /// The bytes of the jump table that starts at `bytes[0]`, at address
+    /// `table` right after an unconditional indirect jump of the function
+    /// spanning `function` (gcc's inline switch tables on POWER: words that
+    /// hold each case's offset from the table). 0 when none is there.
+    fn jump_table_len(&self, _bytes: &[u8], _table: u64, _function: std::ops::Range<u64>) -> usize {
+        0
+    }
+    /// The operands of a load-linked instruction: where it loads from and
+    /// into which register. `None` when they cannot be read from the text.
+    fn load_linked_operands(&self, _insn: &InsnView<'_>) -> Option<LoadLinkedOperands> {
+        None
+    }
+    /// If `insn` compares the register `dest` (a load-linked result) with
+    /// something, as a compare-and-swap does before its store-conditional:
+    /// what it compares it with.
+    fn comparison(&self, _insn: &InsnView<'_>, _dest: &str) -> Option<Comparand> {
+        None
     }
     /// Whether the instruction word `word` may be an exit of its function or
     /// end its code (a jump, which may be a tail call; a return or exception

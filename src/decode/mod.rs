@@ -128,10 +128,12 @@ impl Decoder {
             if offset >= code.len() {
                 break;
             }
-            // An undecodable instruction at `offset`.
-            let len = fixed.min(code.len() - offset);
-            out.push(self.undecodable(&code[offset..offset + len], address + offset as u64));
-            offset += len;
+            // An instruction the disassembler does not know at `offset`:
+            // the architecture's table may (a POWER10 prefixed instruction
+            // is 8 bytes), else one `(bad)` word.
+            let insn = self.undecodable(&code[offset..], address + offset as u64, fixed);
+            offset += usize::from(insn.len);
+            out.push(insn);
         }
         out
     }
@@ -165,39 +167,33 @@ impl Decoder {
             let insn = match self.cs.disasm_count(chunk, at, 1) {
                 Ok(insns) => match insns.iter().next() {
                     Some(insn) => self.convert(insn),
-                    None => self.undecodable(chunk, at),
+                    None => self.undecodable(chunk, at, 4),
                 },
-                Err(_) => self.undecodable(chunk, at),
+                Err(_) => self.undecodable(chunk, at, 4),
             };
             out.push(insn);
         }
         out
     }
 
-    fn undecodable(&self, bytes: &[u8], address: u64) -> Insn {
-        let word = (bytes.len() == 4).then(|| {
-            let b = [bytes[0], bytes[1], bytes[2], bytes[3]];
-            if self.spec.arch().big_endian() {
-                u32::from_be_bytes(b)
-            } else {
-                u32::from_le_bytes(b)
-            }
-        });
-        let raw = word.and_then(|w| {
-            self.spec
-                .raw_encodings()
-                .iter()
-                .find(|r| w & r.mask == r.value)
-        });
+    /// The instruction at the start of `rest` that the disassembler could
+    /// not decode: from the architecture's own table, or `(bad)` of
+    /// `fixed` bytes (one word; one byte on x86).
+    fn undecodable(&self, rest: &[u8], address: u64, fixed: usize) -> Insn {
+        let raw = (fixed > 1)
+            .then(|| self.spec.raw_decode(rest))
+            .flatten()
+            .filter(|r| usize::from(r.len) <= rest.len());
+        let len = raw.map_or(fixed.min(rest.len()), |r| usize::from(r.len));
         let mnemonic = raw.map_or("(bad)", |r| r.mnemonic);
         let view = InsnView {
             mnemonic,
             op_str: "",
-            bytes,
+            bytes: &rest[..len],
         };
         Insn {
             address,
-            len: bytes.len() as u8,
+            len: len as u8,
             mnemonic: mnemonic.to_owned(),
             op_str: String::new(),
             class: raw.map_or(Class::Other, |r| r.class),

@@ -426,46 +426,73 @@ impl<'a> Detector<'a> {
                 (case, input)
             })
             .collect();
-        // Where to start: the entry, or the nearest opener that dominates
-        // the point when no input reaches it from the entry.
+        // Where to start: the entry, or the opener of the window that holds
+        // the point when no generated input reaches it from the entry, or
+        // when no trial from the entry reaches a store-conditional of its
+        // LL/SC window after the trap (a compare-and-swap's compare failed,
+        // or the run faulted on a value the inputs do not provide). A trial
+        // that starts at a load-linked has its address register pointing
+        // into the heap and the compared register holding the word there
+        // ([`Emulator::opener_registers`]).
         let mut start = self.function.address;
         let mut baseline = self.baselines(start, addr, &inputs);
+        let mut trapped = self.trapped(start, addr, &inputs, &baseline);
         let mut start_note = "function entry".to_owned();
-        if baseline.iter().all(|(_, o)| o.reached == 0) {
-            let opener = self
-                .facts
-                .llsc
-                .iter()
-                .chain(&self.facts.tm)
-                .find(|w| w.contains(i))
-                .map(|w| self.facts.cfg.insns[w.open].address);
-            if let Some(opener) = opener.filter(|&o| o != start) {
-                let alt = self.baselines(opener, addr, &inputs);
-                if alt.iter().any(|(_, o)| o.reached > 0) {
-                    start = opener;
-                    baseline = alt;
-                    start_note = format!("{opener:#x}: no generated input reached the point from the entry, so trials start at the window's opener");
-                }
+        let llsc = self.facts.llsc.iter().find(|w| w.contains(i));
+        let unreached = baseline.iter().all(|(_, o)| o.reached == 0);
+        let undecided = !unreached && llsc.is_some_and(|w| !self.closer_ran(w, &trapped));
+        let opener = llsc
+            .or_else(|| self.facts.tm.iter().find(|w| w.contains(i)))
+            .map(|w| self.facts.cfg.insns[w.open].address)
+            .filter(|&o| o != start && (unreached || undecided));
+        if let Some(opener) = opener {
+            let alt = self.baselines(opener, addr, &inputs);
+            let alt_trapped = if alt.iter().any(|(_, o)| o.reached > 0) {
+                self.trapped(opener, addr, &inputs, &alt)
+            } else {
+                Vec::new()
+            };
+            let decides = !alt_trapped.is_empty()
+                && (unreached || llsc.is_some_and(|w| self.closer_ran(w, &alt_trapped)));
+            if decides {
+                let why = if unreached {
+                    "no generated input reached the point from the entry".to_owned()
+                } else {
+                    let exits: std::collections::BTreeSet<String> = trapped
+                        .iter()
+                        .map(|(_, _, o)| exit_name(self.binary, &o.exit))
+                        .collect();
+                    format!(
+                        "from the entry no trial reached a store-conditional after the trap (they ended: {})",
+                        exits.into_iter().collect::<Vec<_>>().join("; ")
+                    )
+                };
+                let setup = inputs
+                    .first()
+                    .map(|(_, input)| self.emu.opener_registers(opener, input))
+                    .unwrap_or_default();
+                let setup = if setup.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "; there the load-linked's address register points into the heap, at a word its compare accepts (case 0: {})",
+                        setup
+                            .iter()
+                            .map(|(r, v)| format!("{r} = {v:#x}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                };
+                start = opener;
+                baseline = alt;
+                trapped = alt_trapped;
+                start_note =
+                    format!("{opener:#x}: {why}, so trials start at the window's opener{setup}");
             }
         }
-        let reaching: Vec<&(u64, Input)> = inputs
-            .iter()
-            .zip(&baseline)
-            .filter(|(_, (_, o))| o.reached > 0)
-            .map(|(inp, _)| inp)
-            .collect();
-        let trapped: Vec<(u64, &Input, Outcome)> = reaching
-            .iter()
-            .map(|(case, input)| {
-                let out = self
-                    .emu
-                    .run(&self.trial(start, addr, ProbeMode::Trap, input, false));
-                (*case, input, out)
-            })
-            .collect();
         let summary = Summary {
             trials: inputs.len(),
-            reached: reaching.len(),
+            reached: baseline.iter().filter(|(_, o)| o.reached > 0).count(),
             start_note: &start_note,
         };
         let windows: Vec<&Window> = self
@@ -592,6 +619,42 @@ impl<'a> Detector<'a> {
             && matches!(g.exit, Exit::Returned | Exit::Fault { .. } | Exit::Budget)
     }
 
+    /// The trapped runs from `start` of the inputs whose unprobed run
+    /// (`baseline`) reached the point.
+    fn trapped<'i>(
+        &mut self,
+        start: u64,
+        addr: u64,
+        inputs: &'i [(u64, Input)],
+        baseline: &[(u64, Outcome)],
+    ) -> Vec<(u64, &'i Input, Outcome)> {
+        inputs
+            .iter()
+            .zip(baseline)
+            .filter(|(_, (_, o))| o.reached > 0)
+            .map(|((case, input), _)| {
+                let out = self
+                    .emu
+                    .run(&self.trial(start, addr, ProbeMode::Trap, input, false));
+                (*case, input, out)
+            })
+            .collect()
+    }
+
+    /// Whether one of the window's store-conditionals ran after a trap in
+    /// one of these runs (whether it stored or not): such runs decide.
+    fn closer_ran(&self, w: &Window, trapped: &[(u64, &Input, Outcome)]) -> bool {
+        let closers: Vec<u64> = w
+            .closes
+            .iter()
+            .map(|&c| self.facts.cfg.insns[c].address)
+            .collect();
+        trapped.iter().any(|(_, _, o)| {
+            o.sc.iter()
+                .any(|s| s.after_hits > 0 && closers.contains(&s.sc))
+        })
+    }
+
     fn baselines(&mut self, start: u64, addr: u64, inputs: &[(u64, Input)]) -> Vec<(u64, Outcome)> {
         inputs
             .iter()
@@ -700,8 +763,10 @@ impl<'a> Detector<'a> {
                         o.hits > 0 && o.tx_commits > 0 && o.tx_aborts.iter().all(|a| !a.by_trap)
                     }
                 });
-                let exits: Vec<String> =
-                    trapped.iter().map(|(_, _, o)| exit_name(&o.exit)).collect();
+                let exits: Vec<String> = trapped
+                    .iter()
+                    .map(|(_, _, o)| exit_name(self.binary, &o.exit))
+                    .collect();
                 dynamic.insert("exits".into(), json!(exits));
                 if completed {
                     dynamic.insert("outcome".into(), json!("refuted"));
@@ -756,7 +821,7 @@ impl<'a> Detector<'a> {
                     .map(|f| f.name.clone());
                 dynamic.insert("returned_in".into(), json!(returned_in));
                 if returned.is_none() {
-                    dynamic.insert("end".into(), json!(exit_name(&out.exit)));
+                    dynamic.insert("end".into(), json!(exit_name(self.binary, &out.exit)));
                 }
                 dynamic.insert("witness".into(), self.witness(*case, start, input));
                 finding.confirmed = Confirmed::Dynamic;
@@ -1009,15 +1074,32 @@ fn progress(exit: &Exit) -> (&'static str, String) {
     }
 }
 
-fn exit_name(exit: &Exit) -> String {
+/// How a run ended, in a few words; a fault names the instruction at its
+/// address (when the binary holds it) and the reason.
+fn exit_name(binary: &Binary, exit: &Exit) -> String {
     match exit {
         Exit::Returned => "returned".into(),
         Exit::Livelock { .. } => "livelock".into(),
         Exit::Reentry { .. } => "reentry".into(),
         Exit::Budget => "budget".into(),
         Exit::Timeout => "timeout".into(),
-        Exit::Fault { pc, reason } => format!("fault at {pc:#x} ({reason})"),
+        Exit::Fault { pc, reason } => match instruction_text(binary, *pc) {
+            Some(text) => format!("fault at {pc:#x} `{text}` ({reason})"),
+            None => format!("fault at {pc:#x} ({reason})"),
+        },
     }
+}
+
+/// The instruction at `addr` in the binary, as text.
+fn instruction_text(binary: &Binary, addr: u64) -> Option<String> {
+    let decoder = crate::decode::Decoder::new(binary.arch).ok()?;
+    let bytes = [16, 8, 4]
+        .into_iter()
+        .find_map(|len| binary.bytes_at(addr, len))?;
+    decoder
+        .decode(bytes, addr)
+        .first()
+        .map(crate::decode::Insn::text)
 }
 
 /// The last instruction of an executed block (where a `ret` ran).

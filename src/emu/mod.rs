@@ -12,6 +12,7 @@
 //! [`run`] drives a trial through the trap model ([`crate::trap`]).
 
 pub mod abi;
+mod opener;
 pub mod plain;
 mod ppc;
 pub mod run;
@@ -23,7 +24,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 use std::time::Instant;
 
-use unicorn_engine::unicorn_const::{Arch as UcArch, HookType, Mode, Prot, TlbEntry, TlbType};
+use unicorn_engine::unicorn_const::{
+    Arch as UcArch, HookType, MemType, Mode, Prot, TlbEntry, TlbType,
+};
 use unicorn_engine::{Context, RegisterPPC, UcHookId, Unicorn};
 
 use crate::arch::{Arch, Class};
@@ -46,6 +49,8 @@ pub const HANDLER_SENTINEL: u64 = SENTINEL + 0x100;
 const SCRATCH_CODE: u64 = 0x7ff2_0000_0000;
 /// The granule a POWER scratch store-conditional targets.
 const SCRATCH_DATA: u64 = SCRATCH_CODE + 0x800;
+/// POWER: the return from a modelled system call ([`ppc::syscall_return_code`]).
+const SYSCALL_RETURN: u64 = SCRATCH_CODE + 0x10;
 /// Where generated pointer arguments point; materialised lazily.
 pub const HEAP_BASE: u64 = 0x7e00_0000_0000;
 /// Lazily mapped pages per trial at most (4 MiB): pointer chasing through
@@ -228,6 +233,13 @@ pub(crate) struct State {
     left_region: Option<(u64, u64)>,
     tracing: bool,
     trace: Vec<run::TraceEvent>,
+    /// An interrupt the program raised that no model handles (POWER:
+    /// Unicorn's interrupt number and the instruction's address); the
+    /// run stops there.
+    interrupt: Option<(u32, u64)>,
+    /// The last access to an address outside every mapping and the heap
+    /// window: `(address, is a write)`.
+    unmapped: Option<(u64, bool)>,
 }
 
 /// A reusable emulator for one binary.
@@ -251,6 +263,9 @@ pub struct Emulator {
     trace_hook: Option<UcHookId>,
     /// Probe hits per trial before giving up on a livelock proof.
     hit_limit: u32,
+    /// The function's load-linked instructions and how a trial that starts
+    /// at one sets up its operands.
+    openers: HashMap<u64, opener::Opener>,
 }
 
 impl std::fmt::Debug for Emulator {
@@ -463,6 +478,7 @@ impl Emulator {
             tx: run::TxState::default(),
             trace_hook: None,
             hit_limit: run::MAX_HITS,
+            openers: HashMap::new(),
         };
         emu.map_fixed()?;
         for &(reg, value) in emu.abi.kernel_context {
@@ -551,7 +567,17 @@ impl Emulator {
             }
         }
         if binary.ppc_abi == Some(crate::load::PpcAbi::ElfV2) {
-            self.toc = binary.symbol(".TOC.").map(|s| s.address);
+            // The TOC pointer: `.TOC.`, or in a stripped binary (no
+            // `.symtab`) where the ABI puts it, 0x8000 past the start of
+            // `.got`. A function entered at its local entry point, or a
+            // trial started inside it, relies on r2 holding it.
+            self.toc = binary.symbol(".TOC.").map(|s| s.address).or_else(|| {
+                binary
+                    .sections
+                    .iter()
+                    .find(|s| s.name == ".got")
+                    .map(|got| got.address + 0x8000)
+            });
         }
         Ok(())
     }
@@ -570,6 +596,12 @@ impl Emulator {
         self.uc
             .mem_write(SCRATCH_CODE, &clear)
             .map_err(|e| uc_err("writing the scratch code", e))?;
+        if self.arch.is_ppc() {
+            let code = ppc::syscall_return_code(self.arch.big_endian());
+            self.uc
+                .mem_write(SYSCALL_RETURN, &code)
+                .map_err(|e| uc_err("writing the scratch code", e))?;
+        }
         // The pages generated pointers point into, mapped at once with the
         // content they would get lazily: every lazy mapping makes Unicorn
         // rebuild its memory map, which costs more the more pages there are.
@@ -600,7 +632,13 @@ impl Emulator {
                 HookType::MEM_READ_UNMAPPED | HookType::MEM_WRITE_UNMAPPED,
                 1,
                 0,
-                move |uc, _ty, addr, _size, _value| map_lazy_page(uc, addr & !(PAGE - 1)),
+                move |uc, ty, addr, _size, _value| {
+                    let mapped = map_lazy_page(uc, addr & !(PAGE - 1));
+                    if !mapped {
+                        uc.get_data_mut().unmapped = Some((addr, ty == MemType::WRITE_UNMAPPED));
+                    }
+                    mapped
+                },
             )
             .map_err(|e| uc_err("adding the lazy-memory hook", e))?;
         self.uc
@@ -630,6 +668,7 @@ impl Emulator {
                 if state.left_region.is_none()
                     && (addr < state.region.0 || addr >= state.region.1)
                     && addr != SENTINEL
+                    && addr & !(PAGE - 1) != SCRATCH_CODE
                 {
                     state.left_region = Some((0, addr));
                 }
@@ -646,7 +685,51 @@ impl Emulator {
                 }
             })
             .map_err(|e| uc_err("adding the budget hook", e))?;
+        if self.arch.is_ppc() {
+            // Unicorn stops at an interrupt nothing handles; POWER code
+            // raises them for system calls (modelled) and faults (named).
+            self.uc
+                .add_intr_hook(ppc::on_interrupt)
+                .map_err(|e| uc_err("adding the interrupt hook", e))?;
+        }
         Ok(())
+    }
+
+    /// Forget the fault of an earlier run (before a new `emu_start`).
+    pub(crate) fn clear_fault(&mut self) {
+        let state = self.uc.get_data_mut();
+        state.interrupt = None;
+        state.unmapped = None;
+    }
+
+    /// The fault that ended a run: the interrupt a hook saw (at the
+    /// instruction that raised it), or Unicorn's error `e` with the access
+    /// the lazy-memory hook refused; `None` when neither happened.
+    pub(crate) fn fault(
+        &mut self,
+        e: Option<unicorn_engine::unicorn_const::uc_error>,
+    ) -> Option<run::Exit> {
+        let state = self.uc.get_data_mut();
+        let (interrupt, unmapped) = (state.interrupt.take(), state.unmapped.take());
+        if let Some((intno, at)) = interrupt {
+            return Some(run::Exit::Fault {
+                pc: self.from_cpu(at),
+                reason: ppc::interrupt_name(intno).to_owned(),
+            });
+        }
+        let e = e?;
+        let reason = match unmapped {
+            Some((addr, write)) => format!(
+                "{e:?}: {} {:#x}, which is outside the binary, the stack and the heap window the inputs point into",
+                if write { "write to" } else { "read of" },
+                self.from_cpu(addr)
+            ),
+            None => format!("{e:?}"),
+        };
+        Some(run::Exit::Fault {
+            pc: self.from_cpu(self.pc()),
+            reason,
+        })
     }
 
     /// Instrument the function whose instructions are `insns` (spanning
@@ -679,6 +762,10 @@ impl Emulator {
             state.stubs.clear();
             state.region = (cstart, cend);
         }
+        self.openers = opener::openers(self.arch, insns)
+            .into_iter()
+            .map(|(at, o)| (self.to_cpu(at), o))
+            .collect();
         let mut addresses: Vec<u64> = Vec::new();
         for &p in probes {
             addresses.push(self.to_cpu(p));
@@ -937,6 +1024,18 @@ pub(super) fn write_journaled(uc: &mut Unicorn<'_, State>, addr: u64, bytes: &[u
     let _ = uc.mem_write(addr, &bytes[..len]);
 }
 
+/// The value a stubbed call (or a modelled system call) returns: zero or a
+/// small integer, drawn from the trial's seed and the calls made so far.
+fn generated_return(state: &State) -> u64 {
+    let mut seed = state.stub_seed ^ (state.calls.len() as u64).wrapping_mul(0x9e37_79b9);
+    let r = splitmix(&mut seed);
+    if r & 3 == 0 {
+        0
+    } else {
+        (r >> 8) & 0xff
+    }
+}
+
 /// Above this many hooked addresses in a function, one hook covers it.
 const RANGE_HOOK_THRESHOLD: usize = 16;
 
@@ -1082,9 +1181,7 @@ mod hooks {
             *a = uc.reg_read(abi.args[i]).unwrap_or(0);
         }
         let state = uc.get_data_mut();
-        let mut seed = state.stub_seed ^ (state.calls.len() as u64).wrapping_mul(0x9e37_79b9);
-        let r = splitmix(&mut seed);
-        let returned = if r & 3 == 0 { 0 } else { (r >> 8) & 0xff };
+        let returned = generated_return(state);
         // An indirect call's target is in a register: recorded as unknown.
         let target = stub.target;
         state.calls.push(CallRecord {

@@ -595,19 +595,20 @@ impl Emulator {
             return Ok(None);
         }
         self.uc.get_data_mut().stop = None;
+        self.clear_fault();
         let result = self.uc.emu_start(pc, until, 0, UNCOUNTED);
         if let Some(stop) = self.uc.get_data_mut().stop.take() {
             return Ok(Some(stop));
         }
+        // An interrupt the hooks stopped at, or Unicorn's error, named.
+        if let Some(fault) = self.fault(result.err()) {
+            return Err(fault);
+        }
         match result {
             Ok(()) if self.pc() == until => Ok(None),
-            Ok(()) => Err(Exit::Fault {
+            _ => Err(Exit::Fault {
                 pc: self.from_cpu(self.pc()),
                 reason: "stopped before the return".into(),
-            }),
-            Err(e) => Err(Exit::Fault {
-                pc: self.from_cpu(self.pc()),
-                reason: format!("{e:?}"),
             }),
         }
     }
@@ -698,6 +699,12 @@ impl Emulator {
                     self.set_reg(RegisterPPC::R2 as i32, self.to_cpu(toc));
                 }
             }
+        }
+        // A trial started at a load-linked instead of the entry: its
+        // address register points into the heap, the compared register
+        // holds what it loads.
+        if trial.start != trial.entry {
+            self.enter_at_opener(trial.start, trial.input);
         }
     }
 
@@ -817,6 +824,7 @@ impl Emulator {
         // Until the return sentinel, as every run: a block translated at
         // the sentinel while it was no exit would be reused by later runs,
         // which would then run on past their return.
+        self.clear_fault();
         let result = self.uc.emu_start(at, SENTINEL, 0, 1);
         let stop = self.uc.get_data_mut().stop.take();
         self.uc.get_data_mut().skip_probe = false;
@@ -824,11 +832,10 @@ impl Emulator {
             (Some(Stop::Tx(t)), _) => Ok(self.tx_op(t, out)),
             (Some(Stop::Budget), _) => Err(Exit::Budget),
             (Some(Stop::Timeout), _) => Err(Exit::Timeout),
-            (_, Ok(())) => Ok(self.pc()),
-            (_, Err(e)) => Err(Exit::Fault {
-                pc: self.from_cpu(self.pc()),
-                reason: format!("{e:?}"),
-            }),
+            (_, result) => match self.fault(result.err()) {
+                Some(fault) => Err(fault),
+                None => Ok(self.pc()),
+            },
         }
     }
 

@@ -15,6 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use rayon::prelude::*;
 use serde_json::{json, Value};
 
+use crate::arch::Class;
 use crate::cfg::{Cfg, Exit};
 use crate::debuginfo::DebugInfo;
 use crate::decode::{Decoder, Insn};
@@ -101,25 +102,126 @@ pub struct FunctionFacts {
     pub llsc: Vec<Window>,
     /// Transaction windows.
     pub tm: Vec<Window>,
+    /// Data inside the function's range: POWER jump tables after a
+    /// `bctr`, zero padding after an instruction that does not fall
+    /// through, the traceback table after its last instruction.
+    pub data: Vec<DataRange>,
+}
+
+/// Bytes inside a function's range that are data, not instructions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DataRange {
+    /// First address.
+    pub start: u64,
+    /// Past the last.
+    pub end: u64,
+    /// What it is (`jump table`, `traceback table`, `padding`).
+    pub what: &'static str,
 }
 
 impl FunctionFacts {
     /// Decode `function` and find its windows.
     pub fn of(decoder: &Decoder, binary: &Binary, function: &Function) -> FunctionFacts {
-        let insns = decode_function(decoder, binary, function);
+        let (insns, data) = decode_code(decoder, binary, function);
         let cfg = Cfg::build(function, insns);
         let llsc = windows::llsc_windows(&cfg);
         let tm = windows::transaction_windows(&cfg, crate::arch::spec(decoder.arch()));
-        FunctionFacts { cfg, llsc, tm }
+        FunctionFacts {
+            cfg,
+            llsc,
+            tm,
+            data,
+        }
     }
 }
 
 /// Decode the bytes of a function that its section holds (a hostile size
 /// is clamped to the section).
 pub fn decode_function(decoder: &Decoder, binary: &Binary, function: &Function) -> Vec<Insn> {
+    decode_code(decoder, binary, function).0
+}
+
+/// Decode a function's code, without the data inside its range: the
+/// jump tables after its indirect jumps and the data after its last
+/// instruction ([`crate::arch::ArchSpec::jump_table_len`],
+/// [`crate::arch::ArchSpec::trailing_data`]).
+fn decode_code(
+    decoder: &Decoder,
+    binary: &Binary,
+    function: &Function,
+) -> (Vec<Insn>, Vec<DataRange>) {
     let code = function_code(binary, function);
-    let mut insns = decoder.decode(code, function.address);
-    if decoder.arch().is_ppc() {
+    let spec = crate::arch::spec(decoder.arch());
+    let (code_len, trailing) = code_extent(decoder, code, function.address);
+    let mut insns = decoder.decode(&code[..code_len], function.address);
+    let mut data = Vec::new();
+    let range = function.address..function.address + code_len as u64;
+    for insn in &insns {
+        let jump = matches!(
+            insn.class,
+            Class::Jump {
+                indirect: true,
+                conditional: false
+            }
+        );
+        let at = (insn.next() - function.address) as usize;
+        if !jump || at >= code_len {
+            continue;
+        }
+        let len = spec.jump_table_len(&code[at..code_len], insn.next(), range.clone());
+        if len > 0 {
+            data.push(DataRange {
+                start: insn.next(),
+                end: insn.next() + len as u64,
+                what: "jump table",
+            });
+        }
+    }
+    // Zero words right after an instruction that does not fall through,
+    // which no branch targets: padding (the linker's 32-byte call stubs
+    // on POWER end `bctr` and zeros). A zero word that is reached (glibc's
+    // `abort` executes `.long 0`) stays an instruction.
+    let targets: BTreeSet<u64> = insns.iter().filter_map(|i| i.target).collect();
+    let mut i = 0;
+    while i + 1 < insns.len() {
+        let padding = insns[i + 1..]
+            .iter()
+            .take_while(|n| {
+                n.mnemonic == "(bad)"
+                    && !targets.contains(&n.address)
+                    && binary
+                        .bytes_at(n.address, u64::from(n.len))
+                        .is_some_and(|b| b.iter().all(|&x| x == 0))
+            })
+            .count();
+        if padding > 0 && !insns[i].class.falls_through() {
+            data.push(DataRange {
+                start: insns[i + 1].address,
+                end: insns[i + padding].next(),
+                what: "padding",
+            });
+        }
+        i += padding + 1;
+    }
+    if !data.is_empty() {
+        // Words stay words on POWER (a table word is no prefix), so the
+        // instructions after a table decoded right.
+        insns.retain(|i| {
+            !data
+                .iter()
+                .any(|d| i.address >= d.start && i.address < d.end)
+        });
+    }
+    if let Some((start, what)) = trailing {
+        data.push(DataRange {
+            start,
+            end: function.end(),
+            what,
+        });
+    } else if decoder.arch().is_ppc() {
+        // A table that does not reach the end of the range (one that
+        // runs on into padding): it still starts with a zero word right
+        // after an instruction that does not fall through.
         let table = insns.windows(2).position(|w| {
             !w[0].class.falls_through()
                 && w[1].mnemonic == "(bad)"
@@ -127,9 +229,28 @@ pub fn decode_function(decoder: &Decoder, binary: &Binary, function: &Function) 
         });
         if let Some(i) = table {
             insns.truncate(i + 1);
+            data.push(DataRange {
+                start: insns[i].next(),
+                end: function.end(),
+                what: "traceback table",
+            });
         }
     }
-    insns
+    (insns, data)
+}
+
+/// How many bytes of `code` (a function's range at `address`) are code,
+/// and where the data after them starts: the architecture's trailing data
+/// ([`crate::arch::ArchSpec::trailing_data`]).
+fn code_extent(
+    decoder: &Decoder,
+    code: &[u8],
+    address: u64,
+) -> (usize, Option<(u64, &'static str)>) {
+    match crate::arch::spec(decoder.arch()).trailing_data(code) {
+        Some((at, what)) => (at, Some((address + at as u64, what))),
+        None => (code.len(), None),
+    }
 }
 
 /// The exits of a function (returns, tail calls, indirect jumps) as
@@ -138,6 +259,7 @@ pub fn decode_function(decoder: &Decoder, binary: &Binary, function: &Function) 
 /// `survey` needs of every function of a kernel.
 pub fn function_exits(decoder: &Decoder, binary: &Binary, function: &Function) -> Vec<Exit> {
     let code = function_code(binary, function);
+    let code = &code[..code_extent(decoder, code, function.address).0];
     let mut exits = Vec::new();
     for insn in decoder.decode_exit_candidates(code, function.address) {
         exits.extend(crate::cfg::exit_of(&insn, function.address, function.end()));
@@ -1167,14 +1289,19 @@ impl<'b> Analyzer<'b> {
         };
         let Some(i) = index else {
             let containing = cfg.containing(addr);
-            let detail = match containing {
-                Some(insn) => format!(
+            let data = facts.data.iter().find(|d| addr >= d.start && addr < d.end);
+            let detail = match (containing, data) {
+                (_, Some(d)) => format!(
+                    "{addr:#x} is not an instruction: it is in the {} of {} ({:#x}-{:#x}), data that is never executed",
+                    d.what, function.name, d.start, d.end
+                ),
+                (Some(insn), None) => format!(
                     "{addr:#x} is inside the instruction at {:#x} ({}); a breakpoint here corrupts it",
                     insn.address,
                     insn.text()
                 ),
-                None if addr % align != 0 => format!("{addr:#x} is not {align}-byte aligned"),
-                None => format!("{addr:#x} is not the start of an instruction decoded from {}", function.name),
+                (None, None) if addr % align != 0 => format!("{addr:#x} is not {align}-byte aligned"),
+                (None, None) => format!("{addr:#x} is not the start of an instruction decoded from {}", function.name),
             };
             out.push(Finding::new_static(
                 FindingKind::NotInstructionBoundary,
