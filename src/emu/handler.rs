@@ -2,7 +2,7 @@
 //! handlers emulated, the exception return into the single step (clearing
 //! the monitor as the architecture does), the step, the return after it.
 
-use super::arch::MonitorClear;
+use super::arch::{MonitorClear, MAX_PRESERVED};
 use super::memory::write_journaled;
 use super::run::{Exit, Outcome, TraceEvent, Trial};
 use super::state::Stop;
@@ -196,12 +196,16 @@ impl Emulator {
     /// the architecture's own clearing instruction.
     pub(crate) fn clear_reservation(&mut self) {
         if let MonitorClear::Execute { address, preserved } = self.table.monitor_clear() {
-            let saved: Vec<(i32, u64)> = preserved.iter().map(|&r| (r, self.reg(r))).collect();
+            // Saved on the stack: this runs twice per probe hit.
+            let mut saved = [0u64; MAX_PRESERVED];
+            for (value, &reg) in saved.iter_mut().zip(preserved) {
+                *value = self.reg(reg);
+            }
             if let Some(reg) = address {
                 self.set_reg(reg, SCRATCH_DATA);
             }
             let _ = self.uc.emu_start(SCRATCH_CODE, SCRATCH_CODE + 4, 0, 1);
-            for (reg, value) in saved {
+            for (&value, &reg) in saved.iter().zip(preserved) {
                 self.set_reg(reg, value);
             }
         }

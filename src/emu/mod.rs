@@ -26,7 +26,7 @@
 //!   reference run; `selftest.rs`: the start-up checks;
 //! - `error.rs`: [`EmuError`].
 //!
-//! [`run`] drives a trial through the trap model ([`crate::trap`]).
+//! [`Emulator::run`] drives a trial through the trap model ([`crate::trap`]).
 
 pub mod abi;
 pub(crate) mod arch;

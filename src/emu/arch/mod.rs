@@ -54,6 +54,9 @@ pub(crate) fn of(arch: Arch) -> &'static dyn EmuArch {
     }
 }
 
+/// Registers a [`MonitorClear::Execute`] preserves at most.
+pub(crate) const MAX_PRESERVED: usize = 4;
+
 /// How an exception return's clearing of the exclusive monitor (or
 /// reservation) is modelled: by executing the architecture's own clearing
 /// instruction, written at the start of the scratch page.
@@ -272,6 +275,7 @@ mod tests {
                 MonitorClear::Execute { address, preserved } => {
                     assert!(t.trap_model().return_clears_reservation);
                     assert_eq!(code.len(), 4, "{arch}");
+                    assert!(preserved.len() <= MAX_PRESERVED, "{arch}");
                     if let Some(a) = address {
                         assert!(preserved.contains(&a), "{arch}");
                     }
