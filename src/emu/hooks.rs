@@ -16,6 +16,9 @@ use crate::arch::Class;
 use crate::decode::Insn;
 
 impl Emulator {
+    /// The hooks every emulator has from its start: lazy memory for an
+    /// unmapped access, the write journal, the budget and time limit per
+    /// block, and the architecture's interrupt hook if it has one.
     pub(crate) fn add_global_hooks(&mut self) -> Result<(), EmuError> {
         let arch = self.arch;
         let uc_err = |operation: &str, e| EmuError::unicorn(arch, operation, None, e);
@@ -278,6 +281,8 @@ pub(crate) fn generated_return(state: &State) -> u64 {
 
 /// Above this many hooked addresses in a function, one hook covers it.
 const RANGE_HOOK_THRESHOLD: usize = 16;
+
+// Hook callbacks (run inside Unicorn).
 
 /// The one code hook: dispatches on what the address is.
 fn on_code(uc: &mut Unicorn<'_, State>, addr: u64) {
