@@ -329,19 +329,14 @@ impl<'a> Detector<'a> {
     {
         Trial {
             start,
-            entry: self.function.address,
             toc: self.toc(),
             probe: Some(probe),
-            group: &[],
             mode,
-            input,
             handlers: &self.options.handlers,
             budget: self.options.budget,
             timeout: self.options.timeout,
             trace,
-            memory: &[],
-            writes: &[],
-            observe: false,
+            ..Trial::new(self.function.address, input)
         }
     }
 
