@@ -237,10 +237,20 @@ impl Emulator {
                 EmuError::unicorn(self.arch, format!("mapping {s:#x}-{e:#x}"), Some(s), err)
             })?;
         }
+        let mut modelled = Vec::new();
         for s in &binary.sections {
             if !s.data.is_empty() {
+                let mut patched = None;
+                if s.executable {
+                    let mut code = s.data.clone();
+                    let found = self.table.modelled_code(&mut code, s.address & self.mask);
+                    if !found.is_empty() {
+                        modelled.extend(found);
+                        patched = Some(code);
+                    }
+                }
                 self.uc
-                    .mem_write(s.address & self.mask, &s.data)
+                    .mem_write(s.address & self.mask, patched.as_deref().unwrap_or(&s.data))
                     .map_err(|e| {
                         EmuError::unicorn(
                             self.arch,
@@ -251,6 +261,8 @@ impl Emulator {
                     })?;
             }
         }
+        modelled.sort_unstable();
+        self.uc.get_data_mut().modelled = modelled;
         if binary.ppc_abi == Some(crate::load::PpcAbi::ElfV2) {
             // The TOC pointer: `.TOC.`, or in a stripped binary (no
             // `.symtab`) where the ABI puts it, 0x8000 past the start of

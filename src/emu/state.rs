@@ -146,6 +146,11 @@ pub(crate) struct State {
     /// The last access to an address outside every mapping and the heap
     /// window: `(address, is a write)`.
     pub(crate) unmapped: Option<(u64, bool)>,
+    /// Instructions of the image the emulator must not execute itself,
+    /// replaced in its copy of the code and modelled by the interrupt hook
+    /// ([`super::arch::EmuArch::modelled_code`]): `(address, original
+    /// word)`, sorted by address.
+    pub(crate) modelled: Vec<(u64, u32)>,
 }
 
 /// Maps keyed by instruction address, looked up at every instruction of a

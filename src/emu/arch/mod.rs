@@ -153,6 +153,14 @@ pub(crate) trait EmuArch: Sync {
     fn monitor_clear(&self) -> MonitorClear;
     /// Code the interrupt model returns from a system call through, put at
     /// `SYSCALL_RETURN` (POWER).
+    /// Instructions in `code` (an executable section's bytes, at
+    /// `address`) that Unicorn must not execute: each is replaced in the
+    /// emulator's copy by an illegal instruction, so that the interrupt
+    /// hook models it. Returns the replaced words, `(address, original)`.
+    fn modelled_code(&self, _code: &mut [u8], _address: u64) -> Vec<(u64, u32)> {
+        Vec::new()
+    }
+
     fn syscall_return_code(&self) -> Option<Vec<u8>> {
         None
     }

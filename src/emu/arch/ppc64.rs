@@ -123,6 +123,10 @@ impl EmuArch for Ppc64 {
         Some(syscall_return_code(self.arch.big_endian()))
     }
 
+    fn modelled_code(&self, code: &mut [u8], address: u64) -> Vec<(u64, u32)> {
+        timer_sprs(self.arch.big_endian(), code, address)
+    }
+
     fn interrupt_hook(&self) -> Option<fn(&mut Unicorn<'_, State>, u32)> {
         // Unicorn stops at an interrupt nothing handles; POWER code raises
         // them for system calls (modelled) and faults (named).
@@ -316,6 +320,74 @@ fn interrupt_name(intno: u32) -> &'static str {
     }
 }
 
+/// The time base as `mftb` and `mfspr TBL/PURR/SPURR/VTB` read it: a
+/// fixed value (100 s at 512 MHz, POWER9's time base frequency), so that
+/// every run of the same input sees the same value.
+const TIME_BASE: u64 = 100 * 512_000_000;
+
+/// The decrementers (`DEC`, `HDEC`) as read: a positive count, the next
+/// timer interrupt far away (none is modelled).
+const DECREMENTER: u64 = 0x0100_0000;
+
+/// The special-purpose registers of the time base and the decrementers:
+/// Unicorn 2.1.5 never sets up the POWER time base (`env->tb_env` stays
+/// NULL: `cpu_ppc_tb_init` is never called), and its helpers for these
+/// registers read through that pointer. Kernel code reaching `mtspr PURR`
+/// killed the whole process with SIGSEGV (Debian's 6.1.0-50 ppc64el
+/// vmlinux). DEC 22, TBL/TBU 268/269 (read), 284/285 (write), TBU40 286,
+/// SPURR 308, PURR 309, HDEC 310, VTB 351.
+const TIMER_SPRS: [u32; 10] = [22, 268, 269, 284, 285, 286, 308, 309, 310, 351];
+
+/// `(extended opcode, SPR)` of an `mfspr`, `mftb` or `mtspr`.
+fn spr_access(word: u32) -> Option<(u32, u32)> {
+    if word >> 26 != 31 {
+        return None;
+    }
+    let xo = (word >> 1) & 0x3ff;
+    if !matches!(xo, 339 | 371 | 467) {
+        return None;
+    }
+    // The SPR number's two 5-bit halves are swapped in the encoding.
+    let field = (word >> 11) & 0x3ff;
+    Some((xo, ((field & 0x1f) << 5) | (field >> 5)))
+}
+
+/// The target register and the value of a timer SPR read, or `None` for
+/// a write.
+fn timer_spr_read(word: u32) -> Option<(u8, u64)> {
+    let (xo, spr) = spr_access(word)?;
+    if xo == 467 {
+        return None;
+    }
+    let rt = ((word >> 21) & 0x1f) as u8;
+    let value = match spr {
+        22 | 310 => DECREMENTER,
+        269 => TIME_BASE >> 32,
+        _ => TIME_BASE,
+    };
+    Some((rt, value))
+}
+
+/// Replaces every timer SPR access in `code` (at `address`) by the illegal
+/// word 0, which raises the interrupt [`on_interrupt`] models it at;
+/// returns the replaced words.
+fn timer_sprs(big_endian: bool, code: &mut [u8], address: u64) -> Vec<(u64, u32)> {
+    let mut found = Vec::new();
+    for (i, chunk) in code.chunks_exact_mut(4).enumerate() {
+        let bytes: [u8; 4] = chunk.try_into().expect("4 bytes");
+        let word = if big_endian {
+            u32::from_be_bytes(bytes)
+        } else {
+            u32::from_le_bytes(bytes)
+        };
+        if spr_access(word).is_some_and(|(_, spr)| TIMER_SPRS.contains(&spr)) {
+            found.push((address + 4 * i as u64, word));
+            chunk.fill(0);
+        }
+    }
+    found
+}
+
 /// The return from a modelled system call, run on the scratch page: the
 /// kernel's exit path clears the reservation with a `stdcx.` (here to the
 /// scratch granule in r11), reports success (`cr0.SO` clear) and returns
@@ -349,6 +421,16 @@ fn on_interrupt(uc: &mut Unicorn<'_, State>, intno: u32) {
     // Unicorn has already advanced the PC past the instruction.
     let next = uc.reg_read(RegisterPPC::PC).unwrap_or(0);
     let at = next.wrapping_sub(4);
+    let state = uc.get_data();
+    if let Ok(i) = state.modelled.binary_search_by_key(&at, |m| m.0) {
+        let word = state.modelled[i].1;
+        if let Some((rt, value)) = timer_spr_read(word) {
+            let _ = uc.reg_write(RegisterPPC::R0 as i32 + i32::from(rt), value);
+        }
+        // A write to a timer SPR is dropped.
+        let _ = uc.reg_write(RegisterPPC::PC, next);
+        return;
+    }
     if intno != EXCP_SYSCALL {
         uc.get_data_mut().interrupt = Some((intno, at));
         let _ = uc.emu_stop();
@@ -506,4 +588,37 @@ fn kernel_self_test(arch: Arch, emu: &mut Emulator, base: u64, data: u64) -> Vec
             format!("stwcx. CR0[EQ]={trapped} after the exit-path stdcx."),
         ),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timer_sprs_are_replaced_and_read_as_fixed_values() {
+        // mfspr r5, DEC; mtspr PURR, r4; mftb r6; add r4, r4, r6;
+        // mfspr r7, LR (not a timer: kept).
+        let words = [
+            0x7cb6_02a6,
+            0x7c95_4ba6,
+            0x7ccc_42a6,
+            0x7c84_3214,
+            0x7ce8_02a6,
+        ];
+        for big_endian in [false, true] {
+            let mut code = super::super::words(big_endian, &words);
+            let found = timer_sprs(big_endian, &mut code, 0x1000);
+            assert_eq!(
+                found,
+                vec![(0x1000, words[0]), (0x1004, words[1]), (0x1008, words[2])]
+            );
+            assert_eq!(&code[..12], &[0; 12]);
+            assert_eq!(code[12..], super::super::words(big_endian, &words[3..]));
+        }
+        assert_eq!(timer_spr_read(words[0]), Some((5, DECREMENTER)));
+        assert_eq!(timer_spr_read(words[1]), None);
+        assert_eq!(timer_spr_read(words[2]), Some((6, TIME_BASE)));
+        // mftb r3, TBU (the extended mftb form).
+        assert_eq!(timer_spr_read(0x7c6d_42e6), Some((3, TIME_BASE >> 32)));
+    }
 }
