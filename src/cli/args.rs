@@ -429,3 +429,59 @@ pub struct Common {
     #[arg(long, value_name = "REF_BINARY")]
     pub reference: Option<PathBuf>,
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, Parser};
+
+    use super::*;
+
+    #[test]
+    fn the_flags_are_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    /// A command that prints no point report offers text and JSON only,
+    /// in its help, its parsing and its error; the point reports take all.
+    #[test]
+    fn text_or_json_commands_name_only_their_formats() {
+        let parse = |args: &[&str]| Cli::try_parse_from([&["probesafe"], args].concat());
+        for command in ["vars", "machinery", "survey", "diff", "selftest"] {
+            let mut args = vec![command];
+            args.extend(match command {
+                "vars" => &["b", "s"][..],
+                "diff" => &["a", "b"][..],
+                "selftest" => &[][..],
+                _ => &["b"][..],
+            });
+            let err = parse(&[&args[..], &["--format", "sarif"]].concat()).unwrap_err();
+            assert_eq!(err.kind(), clap::error::ErrorKind::InvalidValue);
+            let text = err.render().to_string();
+            assert!(
+                text.contains("invalid value 'sarif' for '--format <FORMAT>'")
+                    && text.contains("[possible values: text, json]"),
+                "{command}: {text}"
+            );
+            let err = parse(&[&args[..], &["--format", "jso"]].concat()).unwrap_err();
+            assert!(err
+                .render()
+                .to_string()
+                .contains("a similar value exists: 'json'"));
+            let cli = parse(&[&args[..], &["--format", "json"]].concat()).unwrap();
+            let help = Cli::command()
+                .find_subcommand_mut(command)
+                .unwrap()
+                .render_long_help()
+                .to_string();
+            assert!(help.contains("[default: text]") && help.contains("Possible values:"));
+            assert!(help.contains("- json: The JSON report") && !help.contains("sarif"));
+            assert!(format!("{cli:?}").contains("format: Json"), "{cli:?}");
+        }
+        for format in ["text", "json", "sarif", "junit", "jsonl", "blacklist"] {
+            assert!(
+                parse(&["scan", "b", "--format", format]).is_ok(),
+                "{format}"
+            );
+        }
+    }
+}
