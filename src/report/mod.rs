@@ -5,11 +5,15 @@
 //! because kernel addresses do not fit a JSON double.
 
 pub mod combine;
+pub mod confirm;
+pub mod diff;
 pub mod fold;
 pub mod junit;
 pub mod sarif;
+pub mod selftest;
 pub mod stream;
 mod text;
+pub mod vars;
 
 use serde::{Deserialize, Serialize};
 
