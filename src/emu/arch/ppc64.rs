@@ -334,9 +334,10 @@ const DECREMENTER: u64 = 0x0100_0000;
 /// NULL: `cpu_ppc_tb_init` is never called), and its helpers for these
 /// registers read through that pointer. Kernel code reaching `mtspr PURR`
 /// killed the whole process with SIGSEGV (Debian's 6.1.0-50 ppc64el
-/// vmlinux). DEC 22, TBL/TBU 268/269 (read), 284/285 (write), TBU40 286,
-/// SPURR 308, PURR 309, HDEC 310, VTB 351.
-const TIMER_SPRS: [u32; 10] = [22, 268, 269, 284, 285, 286, 308, 309, 310, 351];
+/// vmlinux), and `mfvtb` in its KVM code did too. DEC 22, TBL/TBU 268/269
+/// (read), 284/285 (write), TBU40 286, SPURR 308, PURR 309, HDEC 310,
+/// ATBL/ATBU 526/527, VTB 849 (QEMU's `SPR_*` numbers, decimal here).
+const TIMER_SPRS: [u32; 12] = [22, 268, 269, 284, 285, 286, 308, 309, 310, 526, 527, 849];
 
 /// `(extended opcode, SPR)` of an `mfspr`, `mftb` or `mtspr`.
 fn spr_access(word: u32) -> Option<(u32, u32)> {
@@ -362,7 +363,7 @@ fn timer_spr_read(word: u32) -> Option<(u8, u64)> {
     let rt = ((word >> 21) & 0x1f) as u8;
     let value = match spr {
         22 | 310 => DECREMENTER,
-        269 => TIME_BASE >> 32,
+        269 | 527 => TIME_BASE >> 32,
         _ => TIME_BASE,
     };
     Some((rt, value))
@@ -620,5 +621,9 @@ mod tests {
         assert_eq!(timer_spr_read(words[2]), Some((6, TIME_BASE)));
         // mftb r3, TBU (the extended mftb form).
         assert_eq!(timer_spr_read(0x7c6d_42e6), Some((3, TIME_BASE >> 32)));
+        // mfvtb r9, as Debian's ppc64el kernel has it (SPR 849).
+        let mut code = 0x7d31_d2a6u32.to_le_bytes().to_vec();
+        assert_eq!(timer_sprs(false, &mut code, 0), vec![(0, 0x7d31_d2a6)]);
+        assert_eq!(timer_spr_read(0x7d31_d2a6), Some((9, TIME_BASE)));
     }
 }
