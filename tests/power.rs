@@ -11,7 +11,7 @@ use std::time::Duration;
 use common::{fixture, report};
 use probesafe::decode::Decoder;
 use probesafe::emu::{Emulator, Exit, Input, Outcome, ProbeMode, Trial};
-use probesafe::hazard::decode_function;
+use probesafe::facts::decode_function;
 use probesafe::load::Binary;
 use probesafe::report::{FindingKind, Point};
 

@@ -7,9 +7,10 @@ use anyhow::Result;
 
 use std::sync::Arc;
 
+use probesafe::analyze::{Analyzer, Selection};
 use probesafe::debuginfo::DebugInfo;
 use probesafe::detect::{DynamicOptions, InputSource, WriteRequest};
-use probesafe::hazard::{machinery, Analyzer, Blacklist, Selection};
+use probesafe::hazard::{machinery, Blacklist};
 use probesafe::load::Binary;
 use probesafe::point::PointSpec;
 use probesafe::report::{

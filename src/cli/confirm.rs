@@ -10,8 +10,9 @@ use std::sync::Arc;
 use anyhow::Result;
 use serde::Serialize;
 
+use probesafe::analyze::{Analyzer, Selection};
 use probesafe::debuginfo::DebugInfo;
-use probesafe::hazard::{Analyzer, Blacklist, Selection};
+use probesafe::hazard::Blacklist;
 use probesafe::load::Binary;
 use probesafe::point::{PointSpec, Probe};
 use probesafe::report::{

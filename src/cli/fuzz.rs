@@ -11,11 +11,12 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use serde_json::json;
 
+use probesafe::analyze::{Analyzer, Selection};
 use probesafe::decode::Decoder;
 use probesafe::detect::{DynamicOptions, InputSource};
 use probesafe::emu::run::trials_run;
 use probesafe::fuzz::{self, witness, Batch, Header, PropInputs, Shard, WitnessFile};
-use probesafe::hazard::{Analyzer, Blacklist, Selection};
+use probesafe::hazard::Blacklist;
 use probesafe::load::Binary;
 use probesafe::report::{Layout, Report};
 

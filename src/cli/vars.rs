@@ -8,8 +8,9 @@ use std::sync::Arc;
 use anyhow::Result;
 use serde::Serialize;
 
+use probesafe::analyze::{Analyzer, Selection};
 use probesafe::debuginfo::{DebugInfo, Variable};
-use probesafe::hazard::{Analyzer, Blacklist, Selection};
+use probesafe::hazard::Blacklist;
 use probesafe::load::Binary;
 use probesafe::report::{hex, BinaryInfo, Tool, Unresolved};
 use probesafe::Error;
