@@ -183,9 +183,10 @@ pub fn function_exits(decoder: &Decoder, binary: &Binary, function: &Function) -
     let code = function_code(binary, function);
     let code = &code[..code_extent(decoder, code, function.address).0];
     let mut exits = Vec::new();
+    let zero_word_ends_code = crate::arch::spec(decoder.arch()).zero_word_ends_code();
     for insn in decoder.decode_exit_candidates(code, function.address) {
         exits.extend(crate::cfg::exit_of(&insn, function.address, function.end()));
-        if crate::arch::spec(decoder.arch()).zero_word_ends_code()
+        if zero_word_ends_code
             && !insn.class.falls_through()
             && traceback_follows(code, function.address, &insn)
         {

@@ -9,7 +9,7 @@ fn cfg(arch: Arch, words: &[u32]) -> Cfg {
     let bytes: Vec<u8> = words
         .iter()
         .flat_map(|w| {
-            if arch == Arch::Ppc64 {
+            if arch.big_endian() {
                 w.to_be_bytes()
             } else {
                 w.to_le_bytes()
