@@ -11,6 +11,8 @@ pub mod blacklist;
 mod dwarf;
 mod findings;
 pub mod machinery;
+#[cfg(test)]
+mod tests;
 
 use crate::debuginfo::DebugInfo;
 use crate::load::Binary;
