@@ -46,3 +46,43 @@ fn llsc_loop_findings() {
     // Inside an instruction: not a boundary.
     assert_eq!(kinds(2), vec![FindingKind::NotInstructionBoundary]);
 }
+
+/// The static map and the facts it reads know neither the emulator, nor
+/// the detectors, nor the analysis layer above them (docs/architecture.md).
+#[test]
+fn static_layers_import_nothing_dynamic() {
+    fn sources(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                sources(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    sources(&root.join("hazard"), &mut files);
+    sources(&root.join("facts"), &mut files);
+    assert!(files.len() > 5, "{files:?}");
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            let code = line.split("//").next().unwrap_or("");
+            // Spelt in two halves, so that this file does not match itself.
+            for layer in [
+                concat!("crate::", "emu"),
+                concat!("crate::", "detect"),
+                concat!("crate::", "analyze"),
+            ] {
+                assert!(
+                    !code.contains(layer),
+                    "{}:{}: {line}",
+                    file.display(),
+                    n + 1
+                );
+            }
+        }
+    }
+}
