@@ -218,6 +218,10 @@ impl ArchSpec for Aarch64 {
         4
     }
 
+    fn word_len(&self) -> Option<u8> {
+        Some(4)
+    }
+
     fn elf_machine(&self) -> u16 {
         elf::EM_AARCH64
     }

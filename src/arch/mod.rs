@@ -276,6 +276,10 @@ pub trait ArchSpec: Sync {
     }
     /// Required alignment of an instruction address (1 on x86).
     fn insn_align(&self) -> u64;
+    /// The length of an instruction word where every instruction is one
+    /// (POWER10's prefixed instructions are two): 4 on arm64 and POWER.
+    /// `None` where lengths vary (x86: only the decoder knows).
+    fn word_len(&self) -> Option<u8>;
     /// Classify a decoded instruction.
     fn classify(&self, insn: &InsnView<'_>) -> Class;
     /// If the kernel refuses to single-step (and so to probe) this instruction, why.

@@ -64,3 +64,17 @@ fn ppc_abi_from_flags() {
     assert_eq!(spec(Arch::Ppc64le).ppc_abi(1), Some(PpcAbi::ElfV1));
     assert_eq!(spec(Arch::X86_64).ppc_abi(2), None);
 }
+
+/// Fixed-width tables align instructions to their word; x86 has neither.
+#[test]
+fn words_and_alignment() {
+    for arch in Arch::ALL {
+        let s = spec(arch);
+        match s.word_len() {
+            Some(w) => assert_eq!(u64::from(w), s.insn_align(), "{arch}"),
+            None => assert_eq!(s.insn_align(), 1, "{arch}"),
+        }
+    }
+    assert_eq!(spec(Arch::X86_64).word_len(), None);
+    assert_eq!(spec(Arch::Ppc64le).word_len(), Some(4));
+}

@@ -81,6 +81,10 @@ impl ArchSpec for X86_64 {
         1
     }
 
+    fn word_len(&self) -> Option<u8> {
+        None
+    }
+
     fn elf_machine(&self) -> u16 {
         elf::EM_X86_64
     }

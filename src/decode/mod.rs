@@ -102,7 +102,7 @@ impl Decoder {
     pub fn decode(&self, code: &[u8], address: u64) -> Vec<Insn> {
         let mut out = Vec::with_capacity(code.len() / 4 + 1);
         let mut offset = 0usize;
-        let fixed = self.spec.insn_align() as usize;
+        let fixed = self.spec.word_len().map_or(1, usize::from);
         while offset < code.len() {
             let start = address + offset as u64;
             if let Ok(mut iter) = self.cs.disasm_iter(&code[offset..], start) {
@@ -130,7 +130,7 @@ impl Decoder {
     /// skipped without disassembling them, several times faster; on x86 this
     /// is [`Decoder::decode`] without the ordinary instructions.
     pub fn decode_exit_candidates(&self, code: &[u8], address: u64) -> Vec<Insn> {
-        if self.spec.insn_align() == 1 {
+        if self.spec.word_len().is_none() {
             let mut all = self.decode(code, address);
             all.retain(|i| i.class != Class::Other);
             return all;

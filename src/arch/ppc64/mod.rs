@@ -191,6 +191,10 @@ impl ArchSpec for Ppc64 {
         4
     }
 
+    fn word_len(&self) -> Option<u8> {
+        Some(4)
+    }
+
     fn elf_machine(&self) -> u16 {
         elf::EM_PPC64
     }
