@@ -12,7 +12,7 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use probesafe::decode::Decoder;
 use probesafe::emu::plain::PlainEngine;
 use probesafe::emu::{Emulator, Input, Trial};
-use probesafe::hazard::decode_function;
+use probesafe::facts::decode_function;
 use probesafe::load::Binary;
 
 const CASES: &[(&str, &[&str])] = &[

@@ -3,8 +3,9 @@
 //!
 //! The library loads an ELF binary ([`load::Binary`]), decodes its functions
 //! ([`decode::Decoder`]), builds a control-flow graph per function
-//! ([`cfg::Cfg`]), marks hazard windows ([`hazard`]), and reports a verdict
-//! per point ([`report::Report`]).
+//! ([`cfg::Cfg`]), computes its facts and hazard windows ([`facts`]), builds the
+//! static hazard map ([`hazard`]), confirms it by emulation ([`analyze`],
+//! [`detect`]), and reports a verdict per point ([`report::Report`]).
 
 #![deny(missing_docs)]
 
@@ -20,6 +21,7 @@ pub mod cfg;
 pub mod debuginfo;
 pub mod detect;
 pub mod emu;
+pub mod facts;
 pub mod fuzz;
 pub mod hazard;
 pub mod interval;

@@ -14,7 +14,7 @@ use common::{fixture, root};
 use probesafe::arch::Arch;
 use probesafe::decode::Decoder;
 use probesafe::emu::{Emulator, Exit, Input, Trial, HEAP_BASE};
-use probesafe::hazard::decode_function;
+use probesafe::facts::decode_function;
 use probesafe::load::Binary;
 
 const CASES: u64 = 64;

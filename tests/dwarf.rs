@@ -403,3 +403,40 @@ fn relocatable_object_dwarf_is_relocated() {
         assert_eq!(module, linked, "{target}");
     }
 }
+
+/// A compilation unit that fails to parse is recorded with its offset and
+/// gimli's reason, not dropped silently (it still contributes nothing).
+#[test]
+fn unparsable_unit_is_recorded() {
+    use object::{Object, ObjectSection};
+    use probesafe::debuginfo::DebugInfo;
+    use probesafe::load::Binary;
+    let path = fixture("x86_64/dwarf-O2.so");
+    let bytes = std::fs::read(&path).unwrap();
+    let whole = DebugInfo::load(&Binary::open(&path).unwrap(), None)
+        .unwrap()
+        .unwrap();
+    assert!(whole.skipped_units.is_empty());
+    assert!(!whole.functions.is_empty());
+    // The first unit's header (DWARF 5: length, version, unit type, address
+    // size, abbreviation offset): point its abbreviations past the section.
+    let file = object::File::parse(&*bytes).unwrap();
+    let (start, _) = file
+        .section_by_name(".debug_info")
+        .unwrap()
+        .file_range()
+        .unwrap();
+    let at = start as usize + 8;
+    let mut mutated = bytes.clone();
+    mutated[at..at + 4].copy_from_slice(&0x7fff_fff0u32.to_le_bytes());
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("broken.so");
+    std::fs::write(&broken, &mutated).unwrap();
+    let debug = DebugInfo::load(&Binary::open(&broken).unwrap(), None)
+        .unwrap()
+        .unwrap();
+    assert_eq!(debug.skipped_units.len(), 1, "{:?}", debug.skipped_units);
+    assert_eq!(debug.skipped_units[0].offset, 0);
+    assert!(!debug.skipped_units[0].reason.is_empty());
+    assert!(debug.functions.len() < whole.functions.len());
+}

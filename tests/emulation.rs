@@ -7,7 +7,7 @@ mod common;
 use common::{fixture, probesafe, report};
 use probesafe::decode::Decoder;
 use probesafe::emu::{Emulator, Exit, Input, ProbeMode, Trial};
-use probesafe::hazard::decode_function;
+use probesafe::facts::decode_function;
 use probesafe::load::Binary;
 
 const LLSC_TARGETS: &[&str] = &["aarch64", "aarch64-lse", "ppc64", "ppc64le"];

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use probesafe::cfg::exit_of;
 use probesafe::decode::Decoder;
-use probesafe::hazard::{decode_function, function_exits};
+use probesafe::facts::{decode_function, function_exits};
 use probesafe::load::Binary;
 
 #[test]

@@ -10,10 +10,11 @@ mod common;
 use std::sync::Arc;
 
 use common::fixture;
+use probesafe::analyze::{Analyzer, Selection};
 use probesafe::detect::{DynamicOptions, InputSource};
 use probesafe::emu::run::trials_run;
 use probesafe::fuzz::PropInputs;
-use probesafe::hazard::{Analyzer, Blacklist, Selection};
+use probesafe::hazard::Blacklist;
 use probesafe::load::Binary;
 use probesafe::report::{BinaryInfo, Report};
 

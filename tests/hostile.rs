@@ -8,7 +8,8 @@ mod common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use probesafe::hazard::{Analyzer, Blacklist, Selection};
+use probesafe::analyze::{Analyzer, Selection};
+use probesafe::hazard::Blacklist;
 use probesafe::load::Binary;
 
 struct XorShift(u64);

@@ -30,7 +30,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use common::{arg, fixture, report};
 use probesafe::arch::Class;
 use probesafe::decode::{Decoder, Insn};
-use probesafe::hazard::decode_function;
+use probesafe::facts::decode_function;
 use probesafe::load::{Binary, Function};
 use probesafe::report::{FindingKind, Verdict};
 

@@ -9,7 +9,7 @@ mod common;
 use common::{fixture, report};
 use probesafe::decode::Decoder;
 use probesafe::emu::{Emulator, Exit, Input, Outcome, Trial};
-use probesafe::hazard::decode_function;
+use probesafe::facts::decode_function;
 use probesafe::load::Binary;
 use probesafe::report::{FindingKind, Point};
 

@@ -2,10 +2,11 @@
 //! function, count its entries and returns per generated input (and in the
 //! reference build), and report an imbalance at its entry point.
 
+use crate::analyze::Analyzer;
 use crate::detect::write::{balance_findings, Counts};
 use crate::detect::DynamicOptions;
 use crate::error::Result;
-use crate::hazard::{Analyzer, Blacklist};
+use crate::hazard::Blacklist;
 use crate::load::Binary;
 use crate::point::{PointSpec, Probe};
 use crate::report::{Finding, Point};

@@ -5,11 +5,12 @@
 
 use std::sync::Arc;
 
+use crate::analyze::{Analyzer, Selection};
 use crate::debuginfo::DebugInfo;
 use crate::detect::write::compare_with_reference;
 use crate::detect::DynamicOptions;
 use crate::error::{Error, Result};
-use crate::hazard::{Analyzer, Blacklist, Selection};
+use crate::hazard::Blacklist;
 use crate::load::Binary;
 use crate::point::PointSpec;
 use crate::report::Point;

@@ -1,7 +1,12 @@
 //! AArch64: exclusive monitors (LL/SC), TME transactions, and what arm64
 //! kprobes refuse (arch/arm64/kernel/probes/decode-insn.c).
 
-use super::{lookup, Arch, ArchSpec, Class, Comparand, InsnView, LoadLinkedOperands};
+use object::elf;
+
+use super::kprobes::{handler, trap, Root};
+use super::{
+    lookup, Arch, ArchSpec, CapstoneMode, Class, Comparand, InsnView, LoadLinkedOperands, RelocKind,
+};
 
 pub(super) struct Aarch64;
 
@@ -176,6 +181,34 @@ const AUTH_BRANCHES: &[&str] = &[
     "retaa", "retab", "braa", "braaz", "brab", "brabz", "blraa", "blraaz", "blrab", "blrabz",
 ];
 
+/// arm64: the debug-exception entry, the BRK and step hooks, and the
+/// kprobe handlers registered on them.
+const KPROBE_ROOTS: &[Root] = &[
+    trap("el1_dbg", "arch/arm64/kernel/entry-common.c"),
+    trap("do_debug_exception", "arch/arm64/mm/fault.c"),
+    trap("brk_handler", "arch/arm64/kernel/debug-monitors.c"),
+    trap("single_step_handler", "arch/arm64/kernel/debug-monitors.c"),
+    trap("call_break_hook", "arch/arm64/kernel/debug-monitors.c"),
+    trap("call_step_hook", "arch/arm64/kernel/debug-monitors.c"),
+    trap(
+        "kprobe_breakpoint_handler",
+        "arch/arm64/kernel/probes/kprobes.c",
+    ),
+    trap(
+        "kprobe_breakpoint_ss_handler",
+        "arch/arm64/kernel/probes/kprobes.c",
+    ),
+    trap("kprobe_handler", "arch/arm64/kernel/probes/kprobes.c"),
+    trap("post_kprobe_handler", "arch/arm64/kernel/probes/kprobes.c"),
+    trap("setup_singlestep", "arch/arm64/kernel/probes/kprobes.c"),
+    trap("reenter_kprobe", "arch/arm64/kernel/probes/kprobes.c"),
+    trap("kprobe_fault_handler", "arch/arm64/kernel/probes/kprobes.c"),
+    handler(
+        "trampoline_probe_handler",
+        "arch/arm64/kernel/probes/kprobes.c",
+    ),
+];
+
 impl ArchSpec for Aarch64 {
     fn arch(&self) -> Arch {
         Arch::Aarch64
@@ -183,6 +216,39 @@ impl ArchSpec for Aarch64 {
 
     fn insn_align(&self) -> u64 {
         4
+    }
+
+    fn word_len(&self) -> Option<u8> {
+        Some(4)
+    }
+
+    fn elf_machine(&self) -> u16 {
+        elf::EM_AARCH64
+    }
+
+    fn relocation(&self, r_type: u32) -> Option<RelocKind> {
+        Some(match r_type {
+            elf::R_AARCH64_ABS64 => RelocKind::Abs64,
+            elf::R_AARCH64_ABS32 => RelocKind::Abs32,
+            elf::R_AARCH64_PREL32 => RelocKind::Rel32,
+            elf::R_AARCH64_CALL26 | elf::R_AARCH64_JUMP26 => RelocKind::A64Branch26,
+            elf::R_AARCH64_CONDBR19 => RelocKind::A64Branch19,
+            elf::R_AARCH64_TSTBR14 => RelocKind::A64Branch14,
+            elf::R_AARCH64_RELATIVE => RelocKind::Relative,
+            _ => return None,
+        })
+    }
+
+    fn capstone_mode(&self) -> CapstoneMode {
+        (capstone::Arch::ARM64, capstone::Mode::Arm, None)
+    }
+
+    fn kernel_base(&self) -> u64 {
+        0xffff_0000_0000_0000
+    }
+
+    fn kprobe_roots(&self) -> &'static [Root] {
+        KPROBE_ROOTS
     }
 
     fn may_exit(&self, word: u32) -> bool {

@@ -3,11 +3,17 @@
 //! Each supported architecture has one file here with its instruction-class
 //! tables (which mnemonics are load-linked, store-conditional, transaction
 //! begin, calls, returns...), the instructions the kernel refuses to probe, and
-//! its decoding quirks. The rest of probesafe asks [`spec`] for the
+//! its decoding quirks, and the static facts the loader, the decoder and the
+//! kernel analyses need (ELF machine, relocation kinds, Capstone mode, DWARF
+//! register numbers, the kernel half of the address space, the probe
+//! machinery's roots). The rest of probesafe asks [`spec`] for the
 //! [`ArchSpec`] of a binary and never matches on architecture names itself.
 
 mod aarch64;
+pub mod kprobes;
 mod ppc64;
+#[cfg(test)]
+mod tests;
 mod x86_64;
 
 use serde::{Deserialize, Serialize};
@@ -30,6 +36,18 @@ pub enum Arch {
 }
 
 impl Arch {
+    /// Every supported architecture, in the order of the ELF header's
+    /// lookup ([`Arch::from_elf`]).
+    pub const ALL: [Arch; 4] = [Arch::X86_64, Arch::Aarch64, Arch::Ppc64, Arch::Ppc64le];
+
+    /// The architecture of an ELF file with this `e_machine` and byte
+    /// order, if it is supported ([`ArchSpec::elf_machine`]).
+    pub fn from_elf(machine: u16, big_endian: bool) -> Option<Arch> {
+        Arch::ALL
+            .into_iter()
+            .find(|&a| spec(a).elf_machine() == machine && a.big_endian() == big_endian)
+    }
+
     /// The name used in reports and on the command line.
     pub fn name(self) -> &'static str {
         match self {
@@ -192,12 +210,76 @@ pub enum Comparand {
     Immediate(i64),
 }
 
+/// How to write one relocation (see [`ArchSpec::relocation`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RelocKind {
+    /// 64-bit S + A.
+    Abs64,
+    /// 32-bit S + A.
+    Abs32,
+    /// 32-bit S + A - P.
+    Rel32,
+    /// arm64 B/BL: imm26 = (S + A - P) >> 2.
+    A64Branch26,
+    /// arm64 B.cond/CBZ: imm19 at bit 5.
+    A64Branch19,
+    /// arm64 TBZ: imm14 at bit 5.
+    A64Branch14,
+    /// ppc I-form branch: LI field (bits 2..25) = S + A - P.
+    PpcBranch24,
+    /// ppc B-form branch: BD field (bits 2..15) = S + A - P.
+    PpcBranch14,
+    /// Dynamic RELATIVE: B + A, with the load base 0.
+    Relative,
+}
+
+/// The POWER ABI of a ppc64 file (from `e_flags`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PpcAbi {
+    /// ELFv1: function symbols name `.opd` descriptors.
+    ElfV1,
+    /// ELFv2: global and local entry points.
+    ElfV2,
+}
+
+/// The Capstone architecture, mode and byte order that decode an
+/// architecture (see [`ArchSpec::capstone_mode`]).
+pub type CapstoneMode = (capstone::Arch, capstone::Mode, Option<capstone::Endian>);
+
 /// Architecture-specific facts and tables.
 pub trait ArchSpec: Sync {
     /// Which architecture this is.
     fn arch(&self) -> Arch;
+    /// The ELF header's `e_machine` of its files.
+    fn elf_machine(&self) -> u16;
+    /// How to apply an ELF relocation of type `r_type`, if the analysis
+    /// applies it (absolute data, PC-relative data and branches, RELATIVE).
+    fn relocation(&self, r_type: u32) -> Option<RelocKind>;
+    /// The POWER ABI that `e_flags` declares (`None` off POWER).
+    fn ppc_abi(&self, _e_flags: u32) -> Option<PpcAbi> {
+        None
+    }
+    /// The Capstone architecture, mode and byte order that decode it.
+    fn capstone_mode(&self) -> CapstoneMode;
+    /// Where the kernel half of the address space begins: a file whose
+    /// code lies wholly above is a kernel image.
+    fn kernel_base(&self) -> u64;
+    /// The roots of the kernel's probe machinery that are this
+    /// architecture's own (its exception entries and kprobe handlers).
+    fn kprobe_roots(&self) -> &'static [kprobes::Root];
+    /// Whether a zero word right after an instruction that does not fall
+    /// through ends a function's code (the POWER traceback table), when
+    /// [`ArchSpec::trailing_data`] finds no whole table.
+    fn zero_word_ends_code(&self) -> bool {
+        false
+    }
     /// Required alignment of an instruction address (1 on x86).
     fn insn_align(&self) -> u64;
+    /// The length of an instruction word where every instruction is one
+    /// (POWER10's prefixed instructions are two): 4 on arm64 and POWER.
+    /// `None` where lengths vary (x86: only the decoder knows).
+    fn word_len(&self) -> Option<u8>;
     /// Classify a decoded instruction.
     fn classify(&self, insn: &InsnView<'_>) -> Class;
     /// If the kernel refuses to single-step (and so to probe) this instruction, why.

@@ -1,6 +1,9 @@
 //! x86-64: RTM transactions, and the instructions x86 kprobes refuse.
 
-use super::{lookup, Arch, ArchSpec, Class, InsnView};
+use object::elf;
+
+use super::kprobes::{handler, trap, Root};
+use super::{lookup, Arch, ArchSpec, CapstoneMode, Class, InsnView, RelocKind};
 
 pub(super) struct X86_64;
 
@@ -48,6 +51,27 @@ fn is_immediate(op_str: &str) -> bool {
     op.starts_with("0x") || op.chars().next().is_some_and(|c| c.is_ascii_digit())
 }
 
+/// x86_64: int3 and debug exception entries, and the kprobe core they call.
+const KPROBE_ROOTS: &[Root] = &[
+    trap("exc_int3", "arch/x86/kernel/traps.c"),
+    trap("do_int3", "arch/x86/kernel/traps.c"),
+    trap("do_int3_user", "arch/x86/kernel/traps.c"),
+    trap("poke_int3_handler", "arch/x86/kernel/alternative.c"),
+    trap("exc_debug", "arch/x86/kernel/traps.c"),
+    trap("exc_debug_kernel", "arch/x86/kernel/traps.c"),
+    trap("kprobe_int3_handler", "arch/x86/kernel/kprobes/core.c"),
+    trap("kprobe_post_process", "arch/x86/kernel/kprobes/core.c"),
+    trap("setup_singlestep", "arch/x86/kernel/kprobes/core.c"),
+    trap("reenter_kprobe", "arch/x86/kernel/kprobes/core.c"),
+    trap(
+        "kprobe_emulate_ifmodifiers",
+        "arch/x86/kernel/kprobes/core.c",
+    ),
+    trap("kprobe_fault_handler", "arch/x86/kernel/kprobes/core.c"),
+    trap("kprobe_ftrace_handler", "arch/x86/kernel/kprobes/ftrace.c"),
+    handler("trampoline_handler", "arch/x86/kernel/kprobes/core.c"),
+];
+
 impl ArchSpec for X86_64 {
     fn arch(&self) -> Arch {
         Arch::X86_64
@@ -55,6 +79,36 @@ impl ArchSpec for X86_64 {
 
     fn insn_align(&self) -> u64 {
         1
+    }
+
+    fn word_len(&self) -> Option<u8> {
+        None
+    }
+
+    fn elf_machine(&self) -> u16 {
+        elf::EM_X86_64
+    }
+
+    fn relocation(&self, r_type: u32) -> Option<RelocKind> {
+        Some(match r_type {
+            elf::R_X86_64_64 => RelocKind::Abs64,
+            elf::R_X86_64_PC32 | elf::R_X86_64_PLT32 => RelocKind::Rel32,
+            elf::R_X86_64_32 | elf::R_X86_64_32S => RelocKind::Abs32,
+            elf::R_X86_64_RELATIVE => RelocKind::Relative,
+            _ => return None,
+        })
+    }
+
+    fn capstone_mode(&self) -> CapstoneMode {
+        (capstone::Arch::X86, capstone::Mode::Mode64, None)
+    }
+
+    fn kernel_base(&self) -> u64 {
+        0xffff_8000_0000_0000
+    }
+
+    fn kprobe_roots(&self) -> &'static [Root] {
+        KPROBE_ROOTS
     }
 
     fn dwarf_register(&self, n: u16) -> Option<String> {

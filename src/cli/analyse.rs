@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 use probesafe::analyze::{balance, reference, scope};
-use probesafe::hazard::{Analyzer, Selection};
+use probesafe::analyze::{Analyzer, Selection};
 use probesafe::load::Binary;
 use probesafe::point::PointSpec;
 use probesafe::report::{stream, Layout, Point, Report};

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use anyhow::Result;
 
 use probesafe::analyze::balance::balanced_patterns;
+use probesafe::analyze::{Analyzer, Selection};
 use probesafe::debuginfo::DebugInfo;
-use probesafe::hazard::{Analyzer, Selection};
 use probesafe::load::Binary;
 use probesafe::point::{PointSpec, Probe};
 use probesafe::report::confirm::{self, Confirmation};

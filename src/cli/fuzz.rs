@@ -10,10 +10,10 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use serde_json::json;
 
+use probesafe::analyze::Selection;
 use probesafe::detect::{DynamicOptions, InputSource};
 use probesafe::emu::run::trials_run;
 use probesafe::fuzz::{self, witness, Batch, Header, PropInputs, Shard, WitnessFile};
-use probesafe::hazard::Selection;
 use probesafe::report::{Layout, Report};
 
 use super::analyse::select_functions;

@@ -6,10 +6,11 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
+use probesafe::analyze::Analyzer;
 use probesafe::decode::Decoder;
 use probesafe::detect::DynamicOptions;
 use probesafe::fuzz::WitnessFile;
-use probesafe::hazard::{Analyzer, Blacklist};
+use probesafe::hazard::Blacklist;
 use probesafe::load::Binary;
 
 use super::args::ReplayArgs;

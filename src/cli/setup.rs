@@ -7,9 +7,10 @@ use std::sync::Arc;
 
 use anyhow::Result;
 
+use probesafe::analyze::Analyzer;
 use probesafe::debuginfo::DebugInfo;
 use probesafe::detect::{DynamicOptions, InputSource, WriteRequest};
-use probesafe::hazard::{Analyzer, Blacklist};
+use probesafe::hazard::Blacklist;
 use probesafe::load::Binary;
 use probesafe::report::BinaryInfo;
 use probesafe::Error;

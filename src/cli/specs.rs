@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use probesafe::hazard::{Analyzer, Selection};
+use probesafe::analyze::{Analyzer, Selection};
 use probesafe::point::PointSpec;
 use probesafe::report::Unresolved;
 

@@ -4,11 +4,11 @@ use std::fmt::Write;
 
 use anyhow::Result;
 
+use probesafe::analyze::Analyzer;
 use probesafe::decode::Decoder;
 use probesafe::detect::{witness_of, Witness};
 use probesafe::emu::run::TraceEvent;
 use probesafe::emu::Outcome;
-use probesafe::hazard::Analyzer;
 use probesafe::load::Binary;
 use probesafe::report::{Confirmed, Report};
 

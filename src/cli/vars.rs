@@ -7,8 +7,9 @@ use std::sync::Arc;
 use anyhow::Result;
 
 use probesafe::analyze::scope;
+use probesafe::analyze::{Analyzer, Selection};
 use probesafe::debuginfo::DebugInfo;
-use probesafe::hazard::{Analyzer, Blacklist, Selection};
+use probesafe::hazard::Blacklist;
 use probesafe::report::vars::{render_text, VarsReport};
 use probesafe::report::Tool;
 use probesafe::Error;

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use object::{Object, ObjectSection, ObjectSymbol};
 
-use crate::arch::Arch;
+use crate::arch::{Arch, RelocKind};
 use crate::error::{Error, Result};
 use crate::load::{Binary, FileBytes, FileKind};
 
@@ -221,14 +221,9 @@ fn relocate(
 
 /// The width of an absolute data relocation, the only kind DWARF uses.
 fn absolute_width(arch: Arch, r_type: u32) -> Option<usize> {
-    use object::elf;
-    match (arch, r_type) {
-        (Arch::X86_64, elf::R_X86_64_64) => Some(8),
-        (Arch::X86_64, elf::R_X86_64_32 | elf::R_X86_64_32S) => Some(4),
-        (Arch::Aarch64, elf::R_AARCH64_ABS64) => Some(8),
-        (Arch::Aarch64, elf::R_AARCH64_ABS32) => Some(4),
-        (Arch::Ppc64 | Arch::Ppc64le, elf::R_PPC64_ADDR64) => Some(8),
-        (Arch::Ppc64 | Arch::Ppc64le, elf::R_PPC64_ADDR32) => Some(4),
+    match crate::arch::spec(arch).relocation(r_type)? {
+        RelocKind::Abs64 => Some(8),
+        RelocKind::Abs32 => Some(4),
         _ => None,
     }
 }

@@ -4,8 +4,8 @@
 //! [`Insn`]. A [`Decoder`] is cheap to keep and not `Sync`: make one per
 //! worker thread.
 
-use capstone::arch::{self, ArchDetail, ArchOperand, BuildsCapstone, BuildsCapstoneEndian};
-use capstone::{Capstone, Endian};
+use capstone::arch::{self, ArchDetail, ArchOperand};
+use capstone::Capstone;
 use serde::Serialize;
 
 use crate::arch::{spec, Arch, ArchSpec, Class, InsnView};
@@ -76,28 +76,14 @@ impl Decoder {
     }
 
     fn capstone(arch: Arch, detail: bool) -> Result<Capstone> {
-        let built = match arch {
-            Arch::X86_64 => Capstone::new()
-                .x86()
-                .mode(arch::x86::ArchMode::Mode64)
-                .detail(detail)
-                .build(),
-            Arch::Aarch64 => Capstone::new()
-                .arm64()
-                .mode(arch::arm64::ArchMode::Arm)
-                .detail(detail)
-                .build(),
-            Arch::Ppc64 | Arch::Ppc64le => Capstone::new()
-                .ppc()
-                .mode(arch::ppc::ArchMode::Mode64)
-                .endian(if arch == Arch::Ppc64 {
-                    Endian::Big
-                } else {
-                    Endian::Little
-                })
-                .detail(detail)
-                .build(),
-        };
+        let (cs_arch, mode, endian) = spec(arch).capstone_mode();
+        let built =
+            Capstone::new_raw(cs_arch, mode, std::iter::empty(), endian).and_then(|mut cs| {
+                if detail {
+                    cs.set_detail(true)?;
+                }
+                Ok(cs)
+            });
         built.map_err(|e| Error::Disassembler {
             arch: arch.name(),
             reason: e.to_string(),
@@ -116,7 +102,7 @@ impl Decoder {
     pub fn decode(&self, code: &[u8], address: u64) -> Vec<Insn> {
         let mut out = Vec::with_capacity(code.len() / 4 + 1);
         let mut offset = 0usize;
-        let fixed = self.spec.insn_align() as usize;
+        let fixed = self.spec.word_len().map_or(1, usize::from);
         while offset < code.len() {
             let start = address + offset as u64;
             if let Ok(mut iter) = self.cs.disasm_iter(&code[offset..], start) {
@@ -144,7 +130,7 @@ impl Decoder {
     /// skipped without disassembling them, several times faster; on x86 this
     /// is [`Decoder::decode`] without the ordinary instructions.
     pub fn decode_exit_candidates(&self, code: &[u8], address: u64) -> Vec<Insn> {
-        if self.spec.insn_align() == 1 {
+        if self.spec.word_len().is_none() {
             let mut all = self.decode(code, address);
             all.retain(|i| i.class != Class::Other);
             return all;

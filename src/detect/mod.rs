@@ -18,7 +18,7 @@ use serde_json::{json, Map, Value};
 use crate::arch::Arch;
 use crate::cfg::Exit as CfgExit;
 use crate::emu::{self, Emulator, Exit, Input, Outcome, ProbeMode, Trial};
-use crate::hazard::{FunctionFacts, Window, WindowKind};
+use crate::facts::{FunctionFacts, Window, WindowKind};
 use crate::load::{Binary, Function, PpcAbi};
 use crate::report::{hex, parse_address, Confirmed, Finding, FindingKind, Point};
 

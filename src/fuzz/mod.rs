@@ -18,9 +18,9 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use crate::analyze::{Analyzer, RunControl, Selection};
 use crate::emu::splitmix;
 use crate::error::{Error, Result};
-use crate::hazard::{Analyzer, RunControl, Selection};
 use crate::load::Binary;
 use crate::report::Point;
 

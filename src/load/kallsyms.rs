@@ -11,7 +11,7 @@
 
 use object::elf;
 
-use super::{Arch, Binary, FileKind, Function};
+use super::{Binary, FileKind, Function};
 
 /// The longest stretch past a function's ELF size that is attributed to it
 /// (a hostile file may put one symbol at the start of a huge section).
@@ -65,11 +65,7 @@ impl Binary {
         {
             return true;
         }
-        let kernel_base = match self.arch {
-            Arch::X86_64 => 0xffff_8000_0000_0000,
-            Arch::Aarch64 => 0xffff_0000_0000_0000,
-            Arch::Ppc64 | Arch::Ppc64le => 0xc000_0000_0000_0000,
-        };
+        let kernel_base = crate::arch::spec(self.arch).kernel_base();
         self.sections
             .iter()
             .filter(|s| s.executable && s.size > 0)

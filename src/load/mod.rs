@@ -38,15 +38,7 @@ pub enum FileKind {
     Rel,
 }
 
-/// The POWER ABI of a ppc64 file (from `e_flags`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum PpcAbi {
-    /// ELFv1: function symbols name `.opd` descriptors.
-    ElfV1,
-    /// ELFv2: global and local entry points.
-    ElfV2,
-}
+pub use crate::arch::PpcAbi;
 
 /// One allocated section, with its contents at its (possibly assigned) address.
 #[derive(Clone, Debug)]
@@ -124,17 +116,11 @@ impl Binary {
         let endian = file.endian();
         let header = file.elf_header();
         let machine = header.e_machine(endian);
-        let arch = match (machine, endian) {
-            (elf::EM_X86_64, Endianness::Little) => Arch::X86_64,
-            (elf::EM_AARCH64, Endianness::Little) => Arch::Aarch64,
-            (elf::EM_PPC64, Endianness::Big) => Arch::Ppc64,
-            (elf::EM_PPC64, Endianness::Little) => Arch::Ppc64le,
-            (m, e) => {
-                return Err(Error::UnsupportedArch {
-                    path: path.to_owned(),
-                    machine: format!("{} ({e:?} endian)", machine_name(m)),
-                })
-            }
+        let Some(arch) = Arch::from_elf(machine, endian == Endianness::Big) else {
+            return Err(Error::UnsupportedArch {
+                path: path.to_owned(),
+                machine: format!("{} ({endian:?} endian)", machine_name(machine)),
+            });
         };
         let kind = match header.e_type(endian) {
             elf::ET_EXEC => FileKind::Exec,
@@ -146,14 +132,7 @@ impl Binary {
                 )))
             }
         };
-        let ppc_abi = arch
-            .is_ppc()
-            .then(|| match header.e_flags(endian) & elf::EF_PPC64_ABI {
-                1 => PpcAbi::ElfV1,
-                2 => PpcAbi::ElfV2,
-                _ if arch == Arch::Ppc64 => PpcAbi::ElfV1,
-                _ => PpcAbi::ElfV2,
-            });
+        let ppc_abi = crate::arch::spec(arch).ppc_abi(header.e_flags(endian));
         let build_id = file
             .build_id()
             .map_err(|e| bad(format!("build-id note: {e}")))?

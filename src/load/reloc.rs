@@ -11,66 +11,13 @@ use object::read::elf::ElfFile64;
 use object::{Endianness, Object, ObjectSection, RelocationFlags, RelocationTarget};
 
 use super::{Binary, FileKind};
-use crate::arch::Arch;
+use crate::arch::{Arch, RelocKind};
 use crate::error::Result;
 
-/// `R_PPC64_REL24_NOTOC` (ELFv2 power10 calls), not named by `object`.
-const R_PPC64_REL24_NOTOC: u32 = 116;
-
-/// How to write one relocation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Write {
-    /// 64-bit S + A.
-    Abs64,
-    /// 32-bit S + A.
-    Abs32,
-    /// 32-bit S + A - P.
-    Rel32,
-    /// arm64 B/BL: imm26 = (S + A - P) >> 2.
-    A64Branch26,
-    /// arm64 B.cond/CBZ: imm19 at bit 5.
-    A64Branch19,
-    /// arm64 TBZ: imm14 at bit 5.
-    A64Branch14,
-    /// ppc I-form branch: LI field (bits 2..25) = S + A - P.
-    PpcBranch24,
-    /// ppc B-form branch: BD field (bits 2..15) = S + A - P.
-    PpcBranch14,
-    /// Dynamic RELATIVE: B + A, with the load base 0.
-    Relative,
-}
-
-fn kind(arch: Arch, r_type: u32) -> Option<Write> {
-    Some(match arch {
-        Arch::X86_64 => match r_type {
-            elf::R_X86_64_64 => Write::Abs64,
-            elf::R_X86_64_PC32 | elf::R_X86_64_PLT32 => Write::Rel32,
-            elf::R_X86_64_32 | elf::R_X86_64_32S => Write::Abs32,
-            elf::R_X86_64_RELATIVE => Write::Relative,
-            _ => return None,
-        },
-        Arch::Aarch64 => match r_type {
-            elf::R_AARCH64_ABS64 => Write::Abs64,
-            elf::R_AARCH64_ABS32 => Write::Abs32,
-            elf::R_AARCH64_PREL32 => Write::Rel32,
-            elf::R_AARCH64_CALL26 | elf::R_AARCH64_JUMP26 => Write::A64Branch26,
-            elf::R_AARCH64_CONDBR19 => Write::A64Branch19,
-            elf::R_AARCH64_TSTBR14 => Write::A64Branch14,
-            elf::R_AARCH64_RELATIVE => Write::Relative,
-            _ => return None,
-        },
-        Arch::Ppc64 | Arch::Ppc64le => match r_type {
-            elf::R_PPC64_ADDR64 => Write::Abs64,
-            elf::R_PPC64_ADDR32 => Write::Abs32,
-            elf::R_PPC64_REL32 => Write::Rel32,
-            elf::R_PPC64_REL24 | R_PPC64_REL24_NOTOC => Write::PpcBranch24,
-            elf::R_PPC64_REL14 | elf::R_PPC64_REL14_BRTAKEN | elf::R_PPC64_REL14_BRNTAKEN => {
-                Write::PpcBranch14
-            }
-            elf::R_PPC64_RELATIVE => Write::Relative,
-            _ => return None,
-        },
-    })
+/// How to write one relocation: the architecture's table says
+/// ([`crate::arch::ArchSpec::relocation`]).
+fn kind(arch: Arch, r_type: u32) -> Option<RelocKind> {
+    crate::arch::spec(arch).relocation(r_type)
 }
 
 /// Apply static relocations (ET_REL) or RELATIVE/absolute dynamic ones (ET_DYN).
@@ -79,8 +26,8 @@ pub(super) fn apply(
     file: &ElfFile64<'_, Endianness>,
     by_index: &[Option<usize>],
 ) -> Result<()> {
-    let mut edits: Vec<(u64, Write, u64)> = Vec::new(); // (place, how, S + A)
-                                                        // Symbol-table index -> address, for .symtab and .dynsym.
+    let mut edits: Vec<(u64, RelocKind, u64)> = Vec::new(); // (place, how, S + A)
+                                                            // Symbol-table index -> address, for .symtab and .dynsym.
     let mut static_syms: Vec<Option<u64>> = Vec::new();
     let mut dynamic_syms: Vec<Option<u64>> = Vec::new();
     for sym in &binary.symbols {
@@ -141,11 +88,11 @@ pub(super) fn apply(
                 continue;
             };
             let how = match kind(binary.arch, r_type) {
-                Some(how @ (Write::Relative | Write::Abs64)) => how,
+                Some(how @ (RelocKind::Relative | RelocKind::Abs64)) => how,
                 _ => continue,
             };
             let s = match (how, reloc.target()) {
-                (Write::Relative, _) => 0,
+                (RelocKind::Relative, _) => 0,
                 (_, RelocationTarget::Symbol(index)) => {
                     match dynamic_syms.get(index.0).copied().flatten() {
                         Some(address) => address,
@@ -168,7 +115,7 @@ pub(super) fn apply(
 fn unattached_relative(
     arch: Arch,
     file: &ElfFile64<'_, Endianness>,
-    edits: &mut Vec<(u64, Write, u64)>,
+    edits: &mut Vec<(u64, RelocKind, u64)>,
 ) {
     use object::read::elf::{Rela, SectionHeader};
     let endian = file.endian();
@@ -182,10 +129,10 @@ fn unattached_relative(
         };
         for rela in relas {
             let r_type = rela.r_type(endian, false);
-            if kind(arch, r_type) == Some(Write::Relative) {
+            if kind(arch, r_type) == Some(RelocKind::Relative) {
                 edits.push((
                     rela.r_offset(endian),
-                    Write::Relative,
+                    RelocKind::Relative,
                     rela.r_addend(endian) as u64,
                 ));
             }
@@ -195,7 +142,7 @@ fn unattached_relative(
 
 /// Write one relocated value; places outside any section are ignored (a
 /// broken file gets no relocation there, never a panic).
-fn write(binary: &mut Binary, place: u64, how: Write, value: u64) {
+fn write(binary: &mut Binary, place: u64, how: RelocKind, value: u64) {
     let big = binary.arch.big_endian();
     let Some(section) = binary
         .sections
@@ -208,7 +155,7 @@ fn write(binary: &mut Binary, place: u64, how: Write, value: u64) {
         return;
     };
     let width = match how {
-        Write::Abs64 | Write::Relative => 8,
+        RelocKind::Abs64 | RelocKind::Relative => 8,
         _ => 4,
     };
     let Some(bytes) = at
@@ -236,14 +183,14 @@ fn write(binary: &mut Binary, place: u64, how: Write, value: u64) {
         }
     };
     let new = match how {
-        Write::Abs32 => value as u32,
-        Write::Rel32 => pcrel as u32,
-        Write::A64Branch26 => (old & !0x03ff_ffff) | ((pcrel >> 2) as u32 & 0x03ff_ffff),
-        Write::A64Branch19 => (old & !(0x7ffff << 5)) | (((pcrel >> 2) as u32 & 0x7ffff) << 5),
-        Write::A64Branch14 => (old & !(0x3fff << 5)) | (((pcrel >> 2) as u32 & 0x3fff) << 5),
-        Write::PpcBranch24 => (old & !0x03ff_fffc) | (pcrel as u32 & 0x03ff_fffc),
-        Write::PpcBranch14 => (old & !0xfffc) | (pcrel as u32 & 0xfffc),
-        Write::Abs64 | Write::Relative => unreachable!("8-byte writes handled above"),
+        RelocKind::Abs32 => value as u32,
+        RelocKind::Rel32 => pcrel as u32,
+        RelocKind::A64Branch26 => (old & !0x03ff_ffff) | ((pcrel >> 2) as u32 & 0x03ff_ffff),
+        RelocKind::A64Branch19 => (old & !(0x7ffff << 5)) | (((pcrel >> 2) as u32 & 0x7ffff) << 5),
+        RelocKind::A64Branch14 => (old & !(0x3fff << 5)) | (((pcrel >> 2) as u32 & 0x3fff) << 5),
+        RelocKind::PpcBranch24 => (old & !0x03ff_fffc) | (pcrel as u32 & 0x03ff_fffc),
+        RelocKind::PpcBranch14 => (old & !0xfffc) | (pcrel as u32 & 0xfffc),
+        RelocKind::Abs64 | RelocKind::Relative => unreachable!("8-byte writes handled above"),
     };
     let v = if big {
         new.to_be_bytes()

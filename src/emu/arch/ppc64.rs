@@ -332,7 +332,8 @@ const DECREMENTER: u64 = 0x0100_0000;
 /// The special-purpose registers of the time base and the decrementers:
 /// Unicorn 2.1.5 never sets up the POWER time base (`env->tb_env` stays
 /// NULL: `cpu_ppc_tb_init` is never called), and its helpers for these
-/// registers read through that pointer. Kernel code reaching `mtspr PURR`
+/// registers (`cpu_ppc_load_vtb`, `cpu_ppc_store_purr`, ...) read through
+/// that pointer; modelled all alike, they also keep runs deterministic. Kernel code reaching `mtspr PURR`
 /// killed the whole process with SIGSEGV (Debian's 6.1.0-50 ppc64el
 /// vmlinux), and `mfvtb` in its KVM code did too. DEC 22, TBL/TBU 268/269
 /// (read), 284/285 (write), TBU40 286, SPURR 308, PURR 309, HDEC 310,
