@@ -100,7 +100,8 @@ pub(super) fn run(binary: &Binary, candidates: &Path, common: &Common) -> Result
                     .findings
                     .iter()
                     .filter(|f| {
-                        f.confirmed == Confirmed::Dynamic || f.evidence.contains_key("dynamic")
+                        f.confirmed == Confirmed::Dynamic
+                            || probesafe::report::evidence::has_dynamic_part(f)
                     })
                     .cloned()
                     .collect(),

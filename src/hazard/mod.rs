@@ -13,7 +13,6 @@ pub mod windows;
 use std::collections::{BTreeMap, BTreeSet};
 
 use rayon::prelude::*;
-use serde_json::{json, Value};
 
 use crate::arch::Class;
 use crate::cfg::{Cfg, Exit};
@@ -914,13 +913,13 @@ impl<'b> Analyzer<'b> {
                         size = function.size,
                         next = next.as_deref().unwrap_or("the end of the section"),
                     ),
-                    json!({
-                        "symbol": function.name,
-                        "size": function.size,
-                        "offset": offset,
-                        "next_symbol": next,
-                        "extent_end": hex(end),
-                    }),
+                    crate::report::evidence::PastSizeEvidence {
+                        symbol: function.name.clone(),
+                        size: function.size,
+                        offset,
+                        next_symbol: next.clone(),
+                        extent_end: crate::report::evidence::Hex(end),
+                    },
                 ));
                 let mut point = Point {
                     address: hex(addr),
@@ -1215,15 +1214,15 @@ impl<'b> Analyzer<'b> {
                     "{addr:#x} is in a copy of {} inlined into {}: the kprobe blacklist lists {} but covers only its out-of-line copy, not this one ({start:#x}-{end:#x})",
                     inline.name, function.name, inline.name
                 ),
-                json!({
-                    "origin": &*inline.name,
-                    "caller": function.name,
-                    "entry": hex(inline.entry),
-                    "start": hex(start),
-                    "end": hex(end),
-                    "call_file": inline.call_file.as_deref(),
-                    "call_line": inline.call_line,
-                }),
+                crate::report::evidence::InlineCopyEvidence {
+                    origin: inline.name.to_string(),
+                    caller: function.name.clone(),
+                    entry: crate::report::evidence::Hex(inline.entry),
+                    start: crate::report::evidence::Hex(start),
+                    end: crate::report::evidence::Hex(end),
+                    call_file: inline.call_file.clone(),
+                    call_line: inline.call_line,
+                },
             ));
         }
         out
@@ -1259,7 +1258,7 @@ impl<'b> Analyzer<'b> {
                     "{} is an STT_GNU_IFUNC symbol: this code is the resolver run once at load time, not the implementation it selects",
                     function.name
                 ),
-                json!({ "function": function.name }),
+                crate::report::evidence::IfuncEvidence { function: function.name.clone() },
             ));
         }
         for range in self.blacklist.lookup(addr) {
@@ -1269,12 +1268,12 @@ impl<'b> Analyzer<'b> {
                     "the kprobe blacklist covers {:#x}-{:#x} ({})",
                     range.start, range.end, range.source
                 ),
-                json!({
-                    "source": range.source,
-                    "start": hex(range.start),
-                    "end": hex(range.end),
-                    "symbol": range.symbol,
-                }),
+                crate::report::evidence::BlacklistedEvidence {
+                    source: range.source.clone(),
+                    start: crate::report::evidence::Hex(range.start),
+                    end: crate::report::evidence::Hex(range.end),
+                    symbol: range.symbol.clone(),
+                },
             ));
         }
         if self.blacklist.lookup(addr).next().is_none() {
@@ -1306,11 +1305,11 @@ impl<'b> Analyzer<'b> {
             out.push(Finding::new_static(
                 FindingKind::NotInstructionBoundary,
                 detail,
-                json!({
-                    "alignment": align,
-                    "instruction": containing.map(|i| hex(i.address)),
-                    "text": containing.map(Insn::text),
-                }),
+                crate::report::evidence::BoundaryEvidence {
+                    alignment: align,
+                    instruction: containing.map(|i| crate::report::evidence::Hex(i.address)),
+                    text: containing.map(Insn::text),
+                },
             ));
             return out;
         };
@@ -1319,7 +1318,7 @@ impl<'b> Analyzer<'b> {
             out.push(Finding::new_static(
                 FindingKind::UndecodableInstruction,
                 format!("the bytes at {addr:#x} do not decode as an instruction (data in code, or an instruction unknown to the disassembler)"),
-                json!({ "length": insn.len }),
+                crate::report::evidence::UndecodableEvidence { length: insn.len },
             ));
         }
         if let Some(reason) = insn.unsteppable {
@@ -1329,7 +1328,10 @@ impl<'b> Analyzer<'b> {
                     "the kernel refuses to single-step `{}`: {reason}",
                     insn.text()
                 ),
-                json!({ "instruction": insn.text(), "reason": reason }),
+                crate::report::evidence::UnsteppableEvidence {
+                    instruction: insn.text(),
+                    reason: reason.to_owned(),
+                },
             ));
         }
         if let Some(debug) = self.debug.as_deref() {
@@ -1355,7 +1357,7 @@ impl<'b> Analyzer<'b> {
                         function.name,
                         name.clone().unwrap_or_else(|| hex(target))
                     ),
-                    json!({ "jump": hex(addr), "target": hex(target), "target_symbol": name, "dwarf_call_site": dwarf }),
+                    crate::report::evidence::TailCallEvidence { jump: crate::report::evidence::Hex(addr), target: Some(crate::report::evidence::Hex(target)), how: crate::report::evidence::TailJump::Direct { target_symbol: name, dwarf_call_site: dwarf }, dynamic: None },
                 ));
             }
             Some(Exit::IndirectJump) => {
@@ -1366,7 +1368,7 @@ impl<'b> Analyzer<'b> {
                         function.name,
                         insn.text()
                     ),
-                    json!({ "jump": hex(addr), "target": null, "instruction": insn.text() }),
+                    crate::report::evidence::TailCallEvidence { jump: crate::report::evidence::Hex(addr), target: None, how: crate::report::evidence::TailJump::Indirect { instruction: insn.text() }, dynamic: None },
                 ));
             }
             _ => {}
@@ -1449,7 +1451,7 @@ impl Analyzer<'_> {
             (None, Some(l)) => format!("line {l}"),
             _ => "an unknown line".into(),
         };
-        let mut views: Vec<Value> = Vec::new();
+        let mut views: Vec<crate::report::evidence::View> = Vec::new();
         if let Some(innermost) = chain.last() {
             let (with, without) = if self.detail {
                 let vars = debug.variables_at(addr);
@@ -1481,9 +1483,14 @@ impl Analyzer<'_> {
             } else {
                 (None, None)
             };
-            let chain_json: Vec<Value> = chain
+            let chain_json: Vec<crate::report::evidence::InlineFrame> = chain
                 .iter()
-                .map(|i| json!({ "function": i.name, "entry": hex(i.entry), "call_file": i.call_file, "call_line": i.call_line }))
+                .map(|i| crate::report::evidence::InlineFrame {
+                    function: i.name.clone(),
+                    entry: crate::report::evidence::Hex(i.entry),
+                    call_file: i.call_file.clone(),
+                    call_line: i.call_line,
+                })
                 .collect();
             out.push(Finding::new_static(
                 FindingKind::InlinedSite,
@@ -1492,26 +1499,34 @@ impl Analyzer<'_> {
                     innermost.name,
                     place(&chain[0].call_file, chain[0].call_line)
                 ),
-                json!({
-                    "caller": caller,
-                    "chain": chain_json,
-                    "params_with_location": with,
-                    "params_without_location": without,
-                }),
+                crate::report::evidence::InlinedSiteEvidence {
+                    caller: caller.clone(),
+                    chain: chain_json,
+                    params_with_location: with,
+                    params_without_location: without,
+                },
             ));
             // One view per function on the chain: the caller at its call
             // line, each inline at the next call line, the innermost at the
             // line table's line.
-            views.push(json!({ "function": caller, "file": chain[0].call_file, "line": chain[0].call_line }));
+            views.push(crate::report::evidence::View {
+                function: caller.as_str().into(),
+                file: chain[0].call_file.clone(),
+                line: chain[0].call_line,
+            });
             for w in chain.windows(2) {
-                views.push(json!({ "function": w[0].name, "file": w[1].call_file, "line": w[1].call_line }));
+                views.push(crate::report::evidence::View {
+                    function: w[0].name.clone(),
+                    file: w[1].call_file.clone(),
+                    line: w[1].call_line,
+                });
             }
             let row = self.innermost_row(debug, innermost, addr);
-            views.push(json!({
-                "function": innermost.name,
-                "file": row.map(|r| debug.file(r)),
-                "line": row.map(|r| r.line),
-            }));
+            views.push(crate::report::evidence::View {
+                function: innermost.name.clone(),
+                file: row.map(|r| debug.file(r).into()),
+                line: row.map(|r| u64::from(r.line)),
+            });
         }
         // Several lines of one function at one address (an entry's opening
         // line and its first statement) are normal and not views of
@@ -1519,14 +1534,7 @@ impl Analyzer<'_> {
         if views.len() > 1 {
             let text: Vec<String> = views
                 .iter()
-                .map(|v| {
-                    format!(
-                        "{} {}:{}",
-                        v["function"].as_str().unwrap_or("?"),
-                        v["file"].as_str().unwrap_or("?"),
-                        v["line"]
-                    )
-                })
+                .map(crate::report::evidence::View::text)
                 .collect();
             out.push(Finding::new_static(
                 FindingKind::MultipleViews,
@@ -1534,7 +1542,7 @@ impl Analyzer<'_> {
                     "the address belongs to several source views at once: {}",
                     text.join("; ")
                 ),
-                json!({ "views": views }),
+                crate::report::evidence::ViewsEvidence { views },
             ));
         }
         out
@@ -1552,10 +1560,10 @@ type DwarfKey = (Option<usize>, Vec<usize>, Option<(u32, u32)>);
 
 fn window_finding(cfg: &Cfg, w: &Window, i: usize) -> Finding {
     let open = &cfg.insns[w.open];
-    let closes: Vec<String> = w
+    let closes: Vec<crate::report::evidence::Hex> = w
         .closes
         .iter()
-        .map(|&c| hex(cfg.insns[c].address))
+        .map(|&c| crate::report::evidence::Hex(cfg.insns[c].address))
         .collect();
     let role = if i == w.open {
         "opener"
@@ -1564,8 +1572,10 @@ fn window_finding(cfg: &Cfg, w: &Window, i: usize) -> Finding {
     } else {
         "inside"
     };
-    let first = hex(cfg.insns[w.members[0]].address);
-    let last = hex(cfg.insns[*w.members.last().expect("a window has members")].address);
+    let first = crate::report::evidence::Hex(cfg.insns[w.members[0]].address);
+    let last = crate::report::evidence::Hex(
+        cfg.insns[*w.members.last().expect("a window has members")].address,
+    );
     match w.kind {
         WindowKind::LlSc => Finding::new_static(
             FindingKind::LlscReservationLoss,
@@ -1573,19 +1583,22 @@ fn window_finding(cfg: &Cfg, w: &Window, i: usize) -> Finding {
                 "in the LL/SC window of `{}` at {:#x}: a trap here clears the reservation, so the store-conditional at {} fails on every attempt",
                 open.text(),
                 open.address,
-                closes.join(", ")
+                closes.iter().map(|c| hex(c.0)).collect::<Vec<_>>().join(", ")
             ),
-            json!({
-                "load_linked": hex(open.address),
-                "store_conditional": closes,
-                "role": match role { "opener" => "load-linked", "closer" => "store-conditional", r => r },
-                "window_instructions": w.members.len(),
-                "window_first": first,
-                "window_last": last,
-            }),
+            crate::report::evidence::LlscEvidence {
+                load_linked: Some(crate::report::evidence::Hex(open.address)),
+                store_conditional: closes,
+                role: match role { "opener" => crate::report::evidence::WindowRole::LoadLinked, "closer" => crate::report::evidence::WindowRole::StoreConditional, _ => crate::report::evidence::WindowRole::Inside },
+                window: Some(crate::report::evidence::LlscWindow {
+                    window_instructions: w.members.len(),
+                    window_first: first,
+                    window_last: last,
+                }),
+                dynamic: None,
+            },
         ),
         WindowKind::Transaction => {
-            let fallback = open.target.map(hex);
+            let fallback = open.target.map(crate::report::evidence::Hex);
             Finding::new_static(
                 FindingKind::TmAbort,
                 format!(
@@ -1593,13 +1606,16 @@ fn window_finding(cfg: &Cfg, w: &Window, i: usize) -> Finding {
                     open.text(),
                     open.address
                 ),
-                json!({
-                    "begin": hex(open.address),
-                    "end": closes,
-                    "role": match role { "opener" => "begin", "closer" => "end", r => r },
-                    "fallback": fallback,
-                    "window_instructions": w.members.len(),
-                }),
+                crate::report::evidence::TmEvidence {
+                    begin: crate::report::evidence::Hex(open.address),
+                    role: match role { "opener" => crate::report::evidence::WindowRole::Begin, "closer" => crate::report::evidence::WindowRole::End, _ => crate::report::evidence::WindowRole::Inside },
+                    window: Some(crate::report::evidence::TmWindow {
+                        end: closes,
+                        fallback,
+                        window_instructions: w.members.len(),
+                    }),
+                    dynamic: None,
+                },
             )
         }
     }
@@ -1641,16 +1657,19 @@ fn machinery_finding(
         .map(|l| l.function.as_str())
         .collect::<Vec<_>>()
         .join(" -> ");
-    let evidence = json!({
-        "phase": reach.phase.name(),
-        "root": reach.root.0,
-        "root_source": reach.root.1,
-        "chain": chain.iter().map(|l| json!({
-            "symbol": l.function,
-            "site": l.site.map(hex),
-            "edge": l.edge.map(machinery::Edge::name),
-        })).collect::<Vec<_>>(),
-    });
+    let evidence = crate::report::evidence::MachineryEvidence {
+        phase: reach.phase.name().to_owned(),
+        root: reach.root.0.clone(),
+        root_source: reach.root.1.to_owned(),
+        chain: chain
+            .iter()
+            .map(|l| crate::report::evidence::MachineryLink {
+                symbol: l.function.clone(),
+                site: l.site.map(crate::report::evidence::Hex),
+                edge: l.edge.map(|e| e.name().to_owned()),
+            })
+            .collect(),
+    };
     match reach.phase {
         machinery::Phase::Trap => Finding::new_static(
             FindingKind::NonProgressRecursion,

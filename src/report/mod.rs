@@ -5,6 +5,7 @@
 //! because kernel addresses do not fit a JSON double.
 
 pub mod combine;
+pub mod evidence;
 pub mod fold;
 pub mod junit;
 mod kinds;
@@ -68,21 +69,33 @@ pub struct Finding {
 }
 
 impl Finding {
+    /// A finding with this evidence (one of [`evidence`]'s structs).
+    pub fn new(
+        kind: FindingKind,
+        confirmed: Confirmed,
+        detail: impl Into<String>,
+        evidence: &impl serde::Serialize,
+    ) -> Finding {
+        Finding {
+            kind,
+            confirmed,
+            detail: detail.into(),
+            evidence: evidence::to_map(evidence),
+        }
+    }
+
     /// A static finding.
     pub fn new_static(
         kind: FindingKind,
         detail: impl Into<String>,
-        evidence: serde_json::Value,
+        evidence: impl serde::Serialize,
     ) -> Finding {
-        Finding {
-            kind,
-            confirmed: Confirmed::Static,
-            detail: detail.into(),
-            evidence: match evidence {
-                serde_json::Value::Object(map) => map,
-                _ => serde_json::Map::new(),
-            },
-        }
+        Finding::new(kind, Confirmed::Static, detail, &evidence)
+    }
+
+    /// Replace the evidence.
+    pub fn set_evidence(&mut self, evidence: &impl serde::Serialize) {
+        self.evidence = evidence::to_map(evidence);
     }
 }
 
