@@ -464,3 +464,20 @@ fn limit(detail: String) -> Finding {
 pub fn by_address(points: &mut [Point]) -> BTreeMap<u64, &mut Point> {
     points.iter_mut().map(|p| (p.address_value(), p)).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The error's text is the emulator's, as before it was typed.
+    #[test]
+    fn detect_error_keeps_the_emulator_text() {
+        let e = DetectError::Instrument {
+            function: "f".into(),
+            address: 0x1000,
+            reason: "map 0x1000: UC_ERR_MAP".into(),
+        };
+        assert_eq!(e.to_string(), "map 0x1000: UC_ERR_MAP");
+        assert_eq!(String::from(e), "map 0x1000: UC_ERR_MAP");
+    }
+}

@@ -329,3 +329,93 @@ fn refresh_evidence(dynamic: &mut WindowDynamic, criterion: &Criterion, out: &Ou
         dynamic.proof = Some(proof);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::evidence::{LlscWindow, TailJump, WindowRole};
+    use crate::report::Confirmed;
+
+    fn finding(kind: FindingKind, evidence: &impl serde::Serialize) -> Finding {
+        Finding::new(kind, Confirmed::Static, "", evidence)
+    }
+
+    /// A finding's criterion comes from its typed evidence.
+    #[test]
+    fn criteria_read_the_evidence() {
+        let llsc = LlscEvidence {
+            load_linked: Some(Hex(0x10)),
+            store_conditional: vec![Hex(0x18), Hex(0x20)],
+            role: WindowRole::Inside,
+            window: Some(LlscWindow {
+                window_instructions: 4,
+                window_first: Hex(0x10),
+                window_last: Hex(0x20),
+            }),
+            dynamic: None,
+        };
+        assert_eq!(
+            Criterion::of(&finding(FindingKind::LlscReservationLoss, &llsc)),
+            Some(Criterion::StoreConditionalFails {
+                closers: vec![0x18, 0x20]
+            })
+        );
+        let tm = TmEvidence {
+            begin: Hex(0x40),
+            role: WindowRole::Discovered,
+            window: None,
+            dynamic: None,
+        };
+        assert_eq!(
+            Criterion::of(&finding(FindingKind::TmAbort, &tm)),
+            Some(Criterion::TransactionAborts { begin: 0x40 })
+        );
+        let mut tail = TailCallEvidence {
+            jump: Hex(0x50),
+            target: Some(Hex(0x900)),
+            how: TailJump::Direct {
+                target_symbol: None,
+                dwarf_call_site: None,
+            },
+            dynamic: None,
+        };
+        assert_eq!(
+            Criterion::of(&finding(FindingKind::TailCallExit, &tail)),
+            Some(Criterion::LeavesTo { target: 0x900 })
+        );
+        tail.target = None;
+        tail.how = TailJump::Indirect {
+            instruction: "jmp rax".into(),
+        };
+        assert_eq!(
+            Criterion::of(&finding(FindingKind::TailCallExit, &tail)),
+            None
+        );
+        // The wrong evidence for the kind: no criterion.
+        assert_eq!(
+            Criterion::of(&finding(FindingKind::LlscReservationLoss, &tm)),
+            None
+        );
+    }
+
+    /// A witness reads back from its evidence; a register missing there is
+    /// regenerated from the seed and case.
+    #[test]
+    fn witness_round_trip() {
+        let arch = Arch::Aarch64;
+        let w = Witness {
+            seed: 7,
+            case: 3,
+            start: 0x1000,
+            input: Input::from_args(7, 3, vec![1, 2, 3, 4, 5, 6, 7, 8]),
+        };
+        let e = w.to_evidence(arch);
+        assert_eq!(Witness::from_evidence(&e, arch), Some(w.clone()));
+        assert_eq!(Witness::from_json(&w.to_json(arch), arch), Some(w));
+        let mut partial = e.clone();
+        partial.registers.as_mut().unwrap().remove("x7");
+        let back = Witness::from_evidence(&partial, arch).unwrap();
+        assert_eq!(back.input.args[7], Input::generate(arch, 7, 3).args[7]);
+        assert_eq!(back.input.args[0], 1);
+    }
+}
