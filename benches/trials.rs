@@ -11,7 +11,7 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
 use probesafe::decode::Decoder;
 use probesafe::emu::plain::PlainEngine;
-use probesafe::emu::{Emulator, Input, ProbeMode, Trial};
+use probesafe::emu::{Emulator, Input, Trial};
 use probesafe::hazard::decode_function;
 use probesafe::load::Binary;
 
@@ -59,20 +59,10 @@ fn trials(c: &mut Criterion) {
             }
             let toc = f.descriptor.and_then(|d| binary.read_u64(d + 8));
             let trial = Trial {
-                start: f.address,
-                entry: f.address,
                 toc,
                 probe: Some(last),
-                group: &[],
-                mode: ProbeMode::Count,
-                input: &input,
-                handlers: &[],
-                budget: 100_000,
                 timeout: Duration::from_secs(1),
-                trace: false,
-                memory: &[],
-                writes: &[],
-                observe: false,
+                ..Trial::new(f.address, &input)
             };
             group.bench_function(format!("{name}/probesafe"), |b| b.iter(|| emu.run(&trial)));
             group.bench_function(format!("{name}/unhooked"), |b| {

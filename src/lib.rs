@@ -8,6 +8,7 @@
 
 #![deny(missing_docs)]
 
+pub mod analyze;
 pub mod arch;
 pub mod atomic_file;
 pub mod decode;

@@ -9,12 +9,11 @@
 mod common;
 
 use std::process::Command;
-use std::time::Duration;
 
 use common::{fixture, root};
 use probesafe::arch::Arch;
 use probesafe::decode::Decoder;
-use probesafe::emu::{Emulator, Exit, Input, ProbeMode, Trial, HEAP_BASE};
+use probesafe::emu::{Emulator, Exit, Input, Trial, HEAP_BASE};
 use probesafe::hazard::decode_function;
 use probesafe::load::Binary;
 
@@ -123,19 +122,10 @@ fn emulate(target: &str) -> Vec<u8> {
             let toc = f.descriptor.and_then(|d| binary.read_u64(d + 8));
             let outcome = emu.run(&Trial {
                 start: f.entry.min(f.address).max(f.address),
-                entry: f.address,
                 toc,
-                probe: None,
-                group: &[],
-                mode: ProbeMode::Count,
-                input: &input,
-                handlers: &[],
                 budget: 1_000_000,
-                timeout: Duration::from_secs(5),
-                trace: false,
                 memory: &memory,
-                writes: &[],
-                observe: false,
+                ..Trial::new(f.address, &input)
             });
             assert_eq!(
                 outcome.exit,

@@ -4,8 +4,6 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::{fixture, probesafe, report};
 use probesafe::decode::Decoder;
 use probesafe::emu::{Emulator, Exit, Input, ProbeMode, Trial};
@@ -51,20 +49,10 @@ impl Setup {
         let input = Input::generate(self.binary.arch, 0x5eed, case);
         let toc = f.descriptor.and_then(|d| self.binary.read_u64(d + 8));
         emu.run(&Trial {
-            start: f.address,
-            entry: f.address,
             toc,
             probe,
-            group: &[],
             mode: ProbeMode::Trap,
-            input: &input,
-            handlers: &[],
-            budget: 100_000,
-            timeout: Duration::from_secs(5),
-            trace: false,
-            memory: &[],
-            writes: &[],
-            observe: false,
+            ..Trial::new(f.address, &input)
         })
     }
 }
@@ -249,20 +237,10 @@ fn again_in(
     input.args[0] = arg0;
     let toc = f.descriptor.and_then(|d| binary.read_u64(d + 8));
     emu.run(&Trial {
-        start: f.address,
-        entry: f.address,
         toc,
         probe,
-        group: &[],
         mode,
-        input: &input,
-        handlers: &[],
-        budget: 100_000,
-        timeout: Duration::from_secs(5),
-        trace: false,
-        memory: &[],
-        writes: &[],
-        observe: false,
+        ..Trial::new(f.address, &input)
     })
 }
 

@@ -6,11 +6,9 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::{fixture, report};
 use probesafe::decode::Decoder;
-use probesafe::emu::{Emulator, Exit, Input, Outcome, ProbeMode, Trial};
+use probesafe::emu::{Emulator, Exit, Input, Outcome, Trial};
 use probesafe::hazard::decode_function;
 use probesafe::load::Binary;
 use probesafe::report::{FindingKind, Point};
@@ -33,20 +31,8 @@ fn run_unprobed(file: &str, name: &str) -> (Binary, u64, Outcome) {
     let input = Input::generate(binary.arch, 0x5eed, 0);
     let toc = f.descriptor.and_then(|d| binary.read_u64(d + 8));
     let out = emu.run(&Trial {
-        start: f.address,
-        entry: f.address,
         toc,
-        probe: None,
-        group: &[],
-        mode: ProbeMode::Count,
-        input: &input,
-        handlers: &[],
-        budget: 100_000,
-        timeout: Duration::from_secs(5),
-        trace: false,
-        memory: &[],
-        writes: &[],
-        observe: false,
+        ..Trial::new(f.address, &input)
     });
     (binary, f.address, out)
 }

@@ -1,8 +1,7 @@
-//! `fuzz` and `replay`: the batch driver with its progress bar, signals,
-//! checkpoint and witness files; re-running one witness.
+//! `probesafe fuzz`: the batch driver with its progress bar, signals,
+//! checkpoint and witness files.
 
 use std::io::IsTerminal;
-use std::path::Path;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -11,20 +10,19 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use serde_json::json;
 
-use probesafe::decode::Decoder;
 use probesafe::detect::{DynamicOptions, InputSource};
 use probesafe::emu::run::trials_run;
 use probesafe::fuzz::{self, witness, Batch, Header, PropInputs, Shard, WitnessFile};
-use probesafe::hazard::{Analyzer, Blacklist, Selection};
-use probesafe::load::Binary;
+use probesafe::hazard::Selection;
 use probesafe::report::{Layout, Report};
 
-use super::args::Common;
-use super::commands::{
-    analyzer, binary_info, deliver, exit_status, select_functions, wants_report, Delivery,
-};
-use super::output::{emit, write_atomic};
+use super::analyse::select_functions;
+use super::args::FuzzArgs;
+use super::deliver::{deliver, exit_status, wants_report, Delivery};
+use super::output::write_atomic;
+use super::setup::{self, analyzer, binary_info};
 use super::specs::Specs;
+use super::trace::print_traces;
 
 /// The exit status of a run stopped by SIGINT or SIGTERM (128 + SIGINT, as
 /// shells report an interrupted command).
@@ -33,34 +31,11 @@ pub const INTERRUPTED: u8 = 130;
 /// Set by the signal handler; workers take no new function once set.
 static STOP: AtomicBool = AtomicBool::new(false);
 
-pub struct FuzzArgs<'a> {
-    pub binary: &'a Path,
-    pub points: &'a [String],
-    pub functions: &'a [String],
-    pub shard: Option<&'a str>,
-    pub checkpoint: Option<&'a Path>,
-    pub witnesses: Option<&'a Path>,
-    pub stats: bool,
-    pub candidates: bool,
-    pub common: &'a Common,
-}
-
-pub fn run(args: FuzzArgs<'_>) -> Result<ExitCode> {
-    let common = args.common;
-    let binary = Binary::open(args.binary)?;
-    if let Some(expected) = &common.expect_build_id {
-        let actual = binary.build_id_hex();
-        if actual.as_deref() != Some(expected.to_ascii_lowercase().as_str()) {
-            return Err(probesafe::Error::BuildIdMismatch {
-                path: args.binary.to_owned(),
-                expected: expected.clone(),
-                actual: actual.unwrap_or_else(|| "none".into()),
-            }
-            .into());
-        }
-    }
-    let mut specs = Specs::parse(args.points);
-    let shard = args.shard.map(str::parse::<Shard>).transpose()?;
+pub fn run(args: FuzzArgs) -> Result<ExitCode> {
+    let common = &args.common;
+    let binary = setup::open(&args.binary, common.expect_build_id.as_deref())?;
+    let mut specs = Specs::parse(&args.points);
+    let shard = args.shard.as_deref().map(str::parse::<Shard>).transpose()?;
     let inputs = (!common.static_only)
         .then(|| Arc::new(PropInputs::new(common.seed)) as Arc<dyn InputSource>);
     let analyzer = analyzer(&binary, common, false, inputs)?;
@@ -75,7 +50,7 @@ pub fn run(args: FuzzArgs<'_>) -> Result<ExitCode> {
     };
     let mut selection = Selection::default();
     if specs.is_empty() || !args.functions.is_empty() {
-        select_functions(&analyzer, &mut selection, args.functions, &mut specs);
+        select_functions(&analyzer, &mut selection, &args.functions, &mut specs);
     }
     specs.select(&analyzer, &mut selection);
     specs.print_unresolved();
@@ -84,7 +59,7 @@ pub fn run(args: FuzzArgs<'_>) -> Result<ExitCode> {
     if let Some(shard) = shard {
         shard.apply(&binary, &mut selection);
     }
-    let handlers = super::commands::handler_entries(&binary, &common.handler)?;
+    let handlers = setup::handler_entries(&binary, &common.handler)?;
     let options = json!({
         "seed": common.seed,
         "cases": common.cases.max(1),
@@ -100,6 +75,7 @@ pub fn run(args: FuzzArgs<'_>) -> Result<ExitCode> {
     });
     let checkpoint = args
         .checkpoint
+        .as_ref()
         .map(|p| (p.to_owned(), Header::new(binary_info(&binary), options)));
 
     // The first SIGINT/SIGTERM stops the run: every emulation ends at its
@@ -153,7 +129,7 @@ pub fn run(args: FuzzArgs<'_>) -> Result<ExitCode> {
             "probesafe: interrupted after {} of {} functions{}",
             result.done,
             result.functions,
-            match args.checkpoint {
+            match &args.checkpoint {
                 Some(p) => format!(
                     "; {} holds them: run the same command again to resume",
                     p.display()
@@ -185,7 +161,7 @@ pub fn run(args: FuzzArgs<'_>) -> Result<ExitCode> {
             threads
         );
     }
-    if let Some(dir) = args.witnesses {
+    if let Some(dir) = &args.witnesses {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("{}: cannot create the directory", dir.display()))?;
         let options = witness::trial_options(common.budget.max(1), &handlers);
@@ -201,50 +177,6 @@ pub fn run(args: FuzzArgs<'_>) -> Result<ExitCode> {
         analyzer.debug_info(),
         &Delivery::of(common, Layout::Ranges),
     )?;
-    super::commands::print_traces(&analyzer, &report, common)?;
+    print_traces(&analyzer, &report, common)?;
     Ok(exit_status(code, &unresolved))
-}
-
-/// Re-run a witness file; exit 1 when its finding reproduces.
-pub fn replay(path: &Path, binary: Option<&Path>) -> Result<ExitCode> {
-    let file = WitnessFile::read(path)?;
-    let binary_path =
-        binary.map_or_else(|| Path::new(&file.binary.path).to_owned(), Path::to_owned);
-    let binary = Binary::open(&binary_path)?;
-    let replay = file.prepare(path, &binary)?;
-    let analyzer = Analyzer::new(&binary, Blacklist::of(&binary)).with_dynamic(DynamicOptions {
-        budget: replay.budget.max(1),
-        handlers: replay.handlers.clone(),
-        ..DynamicOptions::default()
-    });
-    let (reproduced, outcome) =
-        analyzer.replay(replay.address, &replay.criterion, &replay.witness)?;
-    let decoder = Decoder::new(binary.arch)?;
-    let mut out = format!(
-        "replay of {} at {} ({}+{:#x}) in {}, seed {:#x} case {}, start {:#x}:\n",
-        file.finding.kind.name(),
-        file.point.address,
-        file.point.symbol,
-        file.point.offset,
-        binary.path.display(),
-        replay.witness.seed,
-        replay.witness.case,
-        replay.witness.start
-    );
-    super::trace::render_outcome(&binary, &decoder, &outcome, &mut out);
-    out += &format!(
-        "{}: {}\n",
-        if reproduced {
-            "REPRODUCED"
-        } else {
-            "not reproduced"
-        },
-        file.finding.kind.name()
-    );
-    emit(None, &out)?;
-    Ok(if reproduced {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
 }

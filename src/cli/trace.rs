@@ -12,6 +12,23 @@ use probesafe::hazard::Analyzer;
 use probesafe::load::Binary;
 use probesafe::report::{Confirmed, Report};
 
+use super::args::{Common, Format};
+use super::output::emit;
+
+/// `--trace`: each dynamic finding's witness re-run with its instruction
+/// trace, after the report (on stderr when the report is not text).
+pub fn print_traces(analyzer: &Analyzer<'_>, report: &Report, common: &Common) -> Result<()> {
+    if common.trace {
+        let traces = render_witness_traces(analyzer, report)?;
+        if common.format == Format::Text {
+            emit(None, &traces)?;
+        } else {
+            eprint!("{traces}");
+        }
+    }
+    Ok(())
+}
+
 /// Re-run every dynamic finding's witness and print its trace.
 pub fn render_witness_traces(analyzer: &Analyzer<'_>, report: &Report) -> Result<String> {
     let binary = analyzer.binary();

@@ -1,137 +1,65 @@
 //! `probesafe vars`: the variables in scope at each point, with every DWARF
 //! location they have there.
 
-use std::fmt::Write;
-use std::path::Path;
+use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Result;
-use serde::Serialize;
 
-use probesafe::debuginfo::{DebugInfo, Variable};
+use probesafe::analyze::scope;
+use probesafe::debuginfo::DebugInfo;
 use probesafe::hazard::{Analyzer, Blacklist, Selection};
-use probesafe::load::Binary;
-use probesafe::report::{hex, BinaryInfo, Tool, Unresolved};
+use probesafe::report::vars::{render_text, VarsReport};
+use probesafe::report::Tool;
 use probesafe::Error;
 
+use super::args::{Format, VarsArgs};
+use super::deliver::{exit_status, json, unsupported};
+use super::output::emit;
+use super::setup::{self, binary_info};
 use super::specs::Specs;
-
-/// The `vars` report.
-#[derive(Serialize)]
-struct VarsReport {
-    tool: Tool,
-    binary: BinaryInfo,
-    debug_file: String,
-    points: Vec<VarsPoint>,
-    /// The specs that named no point (absent when there is none).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    unresolved: Vec<Unresolved>,
-}
-
-#[derive(Serialize)]
-struct VarsPoint {
-    address: String,
-    symbol: String,
-    offset: u64,
-    file: Option<String>,
-    line: Option<u32>,
-    inline_chain: Vec<String>,
-    variables: Vec<Variable>,
-}
 
 /// The report of the specs that resolve; each one that does not gets a
 /// line on stderr and a place in the JSON's `unresolved` list.
-pub(super) fn run(
-    binary: &Binary,
-    debug_file: Option<&Path>,
-    specs: &mut Specs,
-    json: bool,
-) -> Result<String> {
-    let debug = DebugInfo::load(binary, debug_file)?.ok_or_else(|| Error::NoDebugInfo {
-        path: binary.path.clone(),
-        spec: "vars".into(),
+pub fn run(args: VarsArgs) -> Result<ExitCode> {
+    let binary = setup::open(&args.binary, args.expect_build_id.as_deref())?;
+    let mut specs = Specs::parse(&args.specs);
+    let debug = DebugInfo::load(&binary, args.debug_file.as_deref())?.ok_or_else(|| {
+        Error::NoDebugInfo {
+            path: binary.path.clone(),
+            spec: "vars".into(),
+        }
     })?;
     let debug = Arc::new(debug);
-    let analyzer = Analyzer::new(binary, Blacklist::default()).with_debug_info(Some(debug.clone()));
+    let analyzer =
+        Analyzer::new(&binary, Blacklist::default()).with_debug_info(Some(debug.clone()));
     let mut selection = Selection::default();
     specs.select(&analyzer, &mut selection);
     specs.print_unresolved();
-    let mut points = Vec::new();
-    for p in analyzer.run(&selection, None)? {
-        let addr = p.address_value();
-        let row = debug.row_for(addr);
-        points.push(VarsPoint {
-            address: hex(addr),
-            symbol: p.symbol,
-            offset: p.offset,
-            file: row.map(|r| debug.file(r).to_owned()),
-            line: row.map(|r| r.line),
-            inline_chain: debug
-                .inline_chain(addr)
-                .iter()
-                .map(|i| i.name.to_string())
-                .collect(),
-            variables: debug.variables_at(addr),
-        });
-    }
+    let points = scope::at_points(&debug, analyzer.run(&selection, None)?);
     let report = VarsReport {
         tool: Tool::default(),
-        binary: BinaryInfo {
-            path: binary.path.display().to_string(),
-            arch: binary.arch.name().to_owned(),
-            build_id: binary.build_id_hex(),
-        },
+        binary: binary_info(&binary),
         debug_file: debug.source.display().to_string(),
         points,
         unresolved: specs.unresolved(),
     };
-    if json {
-        return Ok(serde_json::to_string_pretty(&report)? + "\n");
+    let text = match args.format {
+        Format::Json => json(&report)?,
+        Format::Text => render_text(&report),
+        f @ (Format::Sarif | Format::Junit | Format::Jsonl | Format::Blacklist) => {
+            return Err(unsupported("vars", f))
+        }
+    };
+    let unresolved = specs.unresolved();
+    // Nothing resolved: the lines on stderr say it all, unless a
+    // report was asked for (JSON, or a file).
+    if !specs.specs().is_empty()
+        || unresolved.is_empty()
+        || args.format == Format::Json
+        || args.output.is_some()
+    {
+        emit(args.output.as_deref(), &text)?;
     }
-    let mut out = String::new();
-    for p in &report.points {
-        let _ = write!(out, "{} {}+{:#x}", p.address, p.symbol, p.offset);
-        if let (Some(f), Some(l)) = (&p.file, p.line) {
-            let _ = write!(out, " at {f}:{l}");
-        }
-        if !p.inline_chain.is_empty() {
-            let _ = write!(out, " (inlined: {})", p.inline_chain.join(" > "));
-        }
-        let _ = writeln!(out);
-        if p.variables.is_empty() {
-            let _ = writeln!(out, "  no variables in scope");
-        }
-        for v in &p.variables {
-            let kind = if v.parameter { "param" } else { "var" };
-            let locations: Vec<String> = v
-                .locations
-                .iter()
-                .map(|l| {
-                    let range = l
-                        .range
-                        .map(|(a, b)| format!(" [{a:#x}-{b:#x})"))
-                        .unwrap_or_default();
-                    format!(
-                        "{} {}{range}",
-                        serde_json::to_value(l.kind)
-                            .ok()
-                            .and_then(|k| k.as_str().map(str::to_owned))
-                            .unwrap_or_default(),
-                        l.text
-                    )
-                })
-                .collect();
-            let _ = writeln!(
-                out,
-                "  {kind:<5} {:<16} in {:<20} {}",
-                v.name,
-                v.scope,
-                locations.join("; ")
-            );
-        }
-    }
-    for u in &report.unresolved {
-        let _ = writeln!(out, "unresolved {}: {}", u.spec, u.error);
-    }
-    Ok(out)
+    Ok(exit_status(ExitCode::SUCCESS, &unresolved))
 }

@@ -112,7 +112,7 @@ pub fn wants_emulation(
 }
 
 /// Why a function's points cannot be emulated.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum DetectError {
     /// The emulator could not instrument the function (its text is the
     /// emulator's, as reports and stderr show it).
@@ -123,7 +123,7 @@ pub enum DetectError {
         /// Its first instruction.
         address: u64,
         /// The emulator's error.
-        reason: String,
+        reason: emu::EmuError,
     },
 }
 
@@ -196,19 +196,14 @@ impl<'a> Detector<'a> {
     {
         Trial {
             start,
-            entry: self.function.address,
             toc: self.toc(),
             probe: Some(probe),
-            group: &[],
             mode,
-            input,
             handlers: &self.options.handlers,
             budget: self.options.budget,
             timeout: self.options.timeout,
             trace,
-            memory: &[],
-            writes: &[],
-            observe: false,
+            ..Trial::new(self.function.address, input)
         }
     }
 
@@ -472,12 +467,18 @@ mod tests {
     /// The error's text is the emulator's, as before it was typed.
     #[test]
     fn detect_error_keeps_the_emulator_text() {
+        let reason = emu::EmuError::ImageTooLarge {
+            arch: Arch::X86_64,
+            limit: 64 << 20,
+        };
+        let text = reason.to_string();
+        assert_eq!(text, "the image is larger than 64 MiB");
         let e = DetectError::Instrument {
             function: "f".into(),
             address: 0x1000,
-            reason: "map 0x1000: UC_ERR_MAP".into(),
+            reason,
         };
-        assert_eq!(e.to_string(), "map 0x1000: UC_ERR_MAP");
-        assert_eq!(String::from(e), "map 0x1000: UC_ERR_MAP");
+        assert_eq!(e.to_string(), text);
+        assert_eq!(String::from(e), text);
     }
 }

@@ -145,11 +145,11 @@ impl Emulator {
         // A heap page nobody touched yet is materialised as a load would.
         let mut probe = [0u8; 1];
         if self.uc.mem_read(addr, &mut probe).is_err()
-            && !super::map_lazy_page(&mut self.uc, addr & !(PAGE - 1))
+            && !super::memory::map_lazy_page(&mut self.uc, addr & !(PAGE - 1))
         {
             return;
         }
-        super::write_journaled(&mut self.uc, addr, &bytes);
+        super::memory::write_journaled(&mut self.uc, addr, &bytes);
     }
 
     /// Every byte stored during the trial outside the stack: `(address,

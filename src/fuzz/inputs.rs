@@ -157,7 +157,7 @@ mod tests {
     #[test]
     fn inputs_depend_only_on_seed_point_and_case() {
         let a = PropInputs::new(7);
-        for arch in [Arch::X86_64, Arch::Aarch64, Arch::Ppc64] {
+        for arch in crate::emu::arch::ARCHES {
             let n = abi::abi(arch).args.len();
             for case in 0..16 {
                 let x = a.input(arch, 0x1000, case);
@@ -175,16 +175,17 @@ mod tests {
         // The property: the third argument is at least 1000. The minimal
         // input proptest can reach keeps it and makes everything else small.
         let source = PropInputs::new(1);
-        let arch = Arch::X86_64;
-        let case = (1..200)
-            .find(|&c| source.input(arch, 0x40, c).args[2] >= 1000)
-            .expect("some case has a large third argument");
-        let before = source.input(arch, 0x40, case);
-        let (after, steps) = source
-            .shrink(arch, 0x40, case, &mut |i| i.args[2] >= 1000)
-            .expect("shrinks");
-        assert!(after.args[2] >= 1000 && steps > 0);
-        let size = |i: &Input| i.args.iter().filter(|&&a| a > 16).count();
-        assert!(size(&after) <= size(&before), "{before:?} -> {after:?}");
+        for arch in crate::emu::arch::ARCHES {
+            let case = (1..200)
+                .find(|&c| source.input(arch, 0x40, c).args[2] >= 1000)
+                .expect("some case has a large third argument");
+            let before = source.input(arch, 0x40, case);
+            let (after, steps) = source
+                .shrink(arch, 0x40, case, &mut |i| i.args[2] >= 1000)
+                .expect("shrinks");
+            assert!(after.args[2] >= 1000 && steps > 0);
+            let size = |i: &Input| i.args.iter().filter(|&&a| a > 16).count();
+            assert!(size(&after) <= size(&before), "{before:?} -> {after:?}");
+        }
     }
 }

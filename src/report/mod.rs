@@ -5,13 +5,17 @@
 //! because kernel addresses do not fit a JSON double.
 
 pub mod combine;
+pub mod confirm;
+pub mod diff;
 pub mod evidence;
 pub mod fold;
 pub mod junit;
 mod kinds;
 pub mod sarif;
+pub mod selftest;
 pub mod stream;
 mod text;
+pub mod vars;
 
 use serde::{Deserialize, Serialize};
 

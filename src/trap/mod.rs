@@ -14,21 +14,21 @@
 //!   transaction, which fails it), resuming where the architecture resumes
 //!   with its status value.
 //!
-//! The emulator applies this model; this module says what to apply.
-
-use crate::arch::Arch;
+//! The emulator applies this model; this module says what to apply. Each
+//! architecture's [`TrapModel`] value is in its emulator table
+//! (`src/emu/arch/<arch>.rs`).
 
 /// The architectural effects of a probe hit on one architecture.
 #[derive(Clone, Copy, Debug)]
 pub struct TrapModel {
-    /// The architecture.
-    pub arch: Arch,
     /// Each exception return clears the exclusive monitor / reservation.
     pub return_clears_reservation: bool,
     /// The probe handler runs when the trap is inside a transaction.
     pub handler_runs_in_transaction: bool,
     /// Where an aborted transaction resumes.
     pub tx_resume: TxResume,
+    /// How an aborted transaction's status is encoded.
+    pub status: StatusEncoding,
 }
 
 /// Where execution resumes after a transaction aborts.
@@ -105,41 +105,30 @@ pub const PPC_TX_NESTED_CR0: u8 = 0b0100;
 /// level, not one.
 pub const PPC_TEND_ALL: u32 = 1 << 25;
 
-impl TrapModel {
-    /// The model of an architecture.
-    pub fn of(arch: Arch) -> TrapModel {
-        match arch {
-            Arch::X86_64 => TrapModel {
-                arch,
-                return_clears_reservation: false,
-                handler_runs_in_transaction: false,
-                tx_resume: TxResume::Fallback,
-            },
-            Arch::Aarch64 => TrapModel {
-                arch,
-                return_clears_reservation: true,
-                handler_runs_in_transaction: false,
-                tx_resume: TxResume::AfterBegin,
-            },
-            Arch::Ppc64 | Arch::Ppc64le => TrapModel {
-                arch,
-                return_clears_reservation: true,
-                handler_runs_in_transaction: true,
-                tx_resume: TxResume::BeginPlus4,
-            },
-        }
-    }
+/// How an architecture encodes an aborted transaction's status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StatusEncoding {
+    /// x86 RTM: EAX bits ([`rtm`]).
+    Rtm,
+    /// arm64 TME: the `tstart` register's failure cause ([`tme`]).
+    Tme,
+    /// POWER: CR0 = 0b1010, whatever the cause.
+    PowerCr0,
+}
 
+impl TrapModel {
     /// The status value an abort leaves.
     pub fn abort_status(&self, cause: AbortCause) -> TxStatus {
-        match (self.arch, cause) {
-            (Arch::X86_64, AbortCause::Trap) => TxStatus::Eax(rtm::DEBUG),
-            (Arch::X86_64, AbortCause::Explicit(imm)) => {
+        match (self.status, cause) {
+            (StatusEncoding::Rtm, AbortCause::Trap) => TxStatus::Eax(rtm::DEBUG),
+            (StatusEncoding::Rtm, AbortCause::Explicit(imm)) => {
                 TxStatus::Eax(((imm as u32 & 0xff) << 24) | rtm::EXPLICIT)
             }
-            (Arch::Aarch64, AbortCause::Trap) => TxStatus::Xt(tme::DBG),
-            (Arch::Aarch64, AbortCause::Explicit(imm)) => TxStatus::Xt((imm & 0xffff) | tme::CNCL),
-            (Arch::Ppc64 | Arch::Ppc64le, _) => TxStatus::Cr0(PPC_TX_FAILED_CR0),
+            (StatusEncoding::Tme, AbortCause::Trap) => TxStatus::Xt(tme::DBG),
+            (StatusEncoding::Tme, AbortCause::Explicit(imm)) => {
+                TxStatus::Xt((imm & 0xffff) | tme::CNCL)
+            }
+            (StatusEncoding::PowerCr0, _) => TxStatus::Cr0(PPC_TX_FAILED_CR0),
         }
     }
 }
@@ -148,23 +137,31 @@ impl TrapModel {
 mod tests {
     use super::*;
 
+    fn model(status: StatusEncoding) -> TrapModel {
+        TrapModel {
+            return_clears_reservation: false,
+            handler_runs_in_transaction: false,
+            tx_resume: TxResume::Fallback,
+            status,
+        }
+    }
+
     #[test]
-    fn status_values_follow_the_architectures() {
-        let x86 = TrapModel::of(Arch::X86_64);
+    fn status_values_follow_the_encodings() {
+        let x86 = model(StatusEncoding::Rtm);
         assert_eq!(x86.abort_status(AbortCause::Trap), TxStatus::Eax(0x10));
         assert_eq!(
             x86.abort_status(AbortCause::Explicit(0xff)),
             TxStatus::Eax(0xff00_0001)
         );
-        let a64 = TrapModel::of(Arch::Aarch64);
+        let a64 = model(StatusEncoding::Tme);
         assert_eq!(a64.abort_status(AbortCause::Trap), TxStatus::Xt(1 << 22));
         assert_eq!(
             a64.abort_status(AbortCause::Explicit(1)),
             TxStatus::Xt(0x1_0001)
         );
-        let ppc = TrapModel::of(Arch::Ppc64le);
+        let ppc = model(StatusEncoding::PowerCr0);
         assert_eq!(ppc.abort_status(AbortCause::Trap), TxStatus::Cr0(0b1010));
-        assert!(ppc.handler_runs_in_transaction && !x86.handler_runs_in_transaction);
-        assert!(a64.return_clears_reservation && ppc.return_clears_reservation);
+        assert_eq!(TxStatus::Eax(rtm::STARTED).value(), 0xffff_ffff);
     }
 }

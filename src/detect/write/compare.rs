@@ -4,10 +4,34 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
+use serde::Serialize;
+use serde_json::{Map, Value};
+
 use super::{finding, Effects};
 use crate::detect::Detector;
-use crate::report::evidence::{Evidence, WriteEvidence, WriteReference};
+use crate::report::evidence::{to_map, Evidence, WriteEvidence, WriteReference};
 use crate::report::{hex, Confirmed, Finding, FindingKind, Point};
+
+/// What a comparison with the reference build adds to a write finding's
+/// evidence (the rest of it is kept as it is).
+#[derive(Default, Serialize)]
+struct Compared {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reference: Option<WriteReference>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    missing: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    extra: Option<Vec<String>>,
+}
+
+impl Compared {
+    /// `evidence` with these fields added (or replaced).
+    fn added_to(&self, evidence: &Map<String, Value>) -> Map<String, Value> {
+        let mut out = evidence.clone();
+        out.extend(to_map(self));
+        out
+    }
+}
 
 /// One thing a caller observes that two runs differ in. Its text (the
 /// evidence's `changed`, `changes`, `missing`, `extra`) is named so that
@@ -161,7 +185,7 @@ pub fn compare_with_reference(point: &mut Point, reference: &[Point], path: &str
         .iter_mut()
         .filter(|f| writes.contains(&f.kind))
     {
-        let Some(mut ours) = WriteEvidence::of(f) else {
+        let Some(ours) = WriteEvidence::of(f) else {
             continue;
         };
         let var = ours.variable.clone();
@@ -213,14 +237,17 @@ pub fn compare_with_reference(point: &mut Point, reference: &[Point], path: &str
         }
         if ref_points.is_empty() {
             if !undecided.is_empty() {
-                let mut evidence = ours.clone();
-                evidence.reference = Some(WriteReference {
-                    binary: path.to_owned(),
-                    line: line.to_owned(),
-                    points: None,
-                    changed: None,
-                    undecided: Some(undecided.clone()),
-                });
+                let evidence = Compared {
+                    reference: Some(WriteReference {
+                        binary: path.to_owned(),
+                        line: line.to_owned(),
+                        points: None,
+                        changed: None,
+                        undecided: Some(undecided.clone()),
+                    }),
+                    ..Compared::default()
+                }
+                .added_to(&f.evidence);
                 added.push(finding(
                     FindingKind::EmulationLimit,
                     Confirmed::Dynamic,
@@ -236,14 +263,17 @@ pub fn compare_with_reference(point: &mut Point, reference: &[Point], path: &str
         ref_points.sort();
         ref_points.dedup();
         if common == 0 {
-            let mut evidence = ours.clone();
-            evidence.reference = Some(WriteReference {
-                binary: path.to_owned(),
-                line: line.to_owned(),
-                points: Some(ref_points),
-                changed: None,
-                undecided: None,
-            });
+            let evidence = Compared {
+                reference: Some(WriteReference {
+                    binary: path.to_owned(),
+                    line: line.to_owned(),
+                    points: Some(ref_points),
+                    changed: None,
+                    undecided: None,
+                }),
+                ..Compared::default()
+            }
+            .added_to(&f.evidence);
             added.push(finding(
                 FindingKind::EmulationLimit,
                 Confirmed::Dynamic,
@@ -259,19 +289,30 @@ pub fn compare_with_reference(point: &mut Point, reference: &[Point], path: &str
         });
         let missing: Vec<String> = there.difference(&here).cloned().collect();
         let extra: Vec<String> = here.difference(&there).cloned().collect();
-        ours.reference = Some(WriteReference {
-            binary: path.to_owned(),
-            line: line.to_owned(),
-            points: Some(ref_points),
-            changed: Some(there.clone()),
-            undecided: None,
-        });
+        f.evidence = Compared {
+            reference: Some(WriteReference {
+                binary: path.to_owned(),
+                line: line.to_owned(),
+                points: Some(ref_points),
+                changed: Some(there.clone()),
+                undecided: None,
+            }),
+            ..Compared::default()
+        }
+        .added_to(&f.evidence);
         if !missing.is_empty() && f.kind == FindingKind::IneffectiveWrite {
             // Already ineffective here: the reference says what it misses.
-            ours.missing = Some(missing.clone());
+            f.evidence = Compared {
+                missing: Some(missing.clone()),
+                ..Compared::default()
+            }
+            .added_to(&f.evidence);
         } else if !missing.is_empty() {
-            let mut evidence = ours.clone();
-            evidence.missing = Some(missing.clone());
+            let evidence = Compared {
+                missing: Some(missing.clone()),
+                ..Compared::default()
+            }
+            .added_to(&f.evidence);
             added.push(finding(
                 FindingKind::IneffectiveWrite,
                 Confirmed::Dynamic,
@@ -283,8 +324,11 @@ pub fn compare_with_reference(point: &mut Point, reference: &[Point], path: &str
             ));
         }
         if !extra.is_empty() {
-            let mut evidence = ours.clone();
-            evidence.extra = Some(extra.clone());
+            let evidence = Compared {
+                extra: Some(extra.clone()),
+                ..Compared::default()
+            }
+            .added_to(&f.evidence);
             added.push(finding(
                 FindingKind::OverbroadWrite,
                 Confirmed::Dynamic,
@@ -295,7 +339,6 @@ pub fn compare_with_reference(point: &mut Point, reference: &[Point], path: &str
                 evidence,
             ));
         }
-        f.set_evidence(&ours);
     }
     if !added.is_empty() {
         // An effective write that misses or exceeds the reference's effect

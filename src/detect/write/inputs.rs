@@ -194,19 +194,14 @@ impl Detector<'_> {
     ) -> Outcome {
         let trial = crate::emu::Trial {
             start,
-            entry: self.function.address,
             toc: self.toc(),
             probe: Some(addr),
-            group: &[],
             mode,
-            input,
-            handlers: &[],
             budget,
             timeout: self.options.timeout,
-            trace: false,
-            memory: &[],
             writes,
             observe: true,
+            ..crate::emu::Trial::new(self.function.address, input)
         };
         self.emu.run(&trial)
     }

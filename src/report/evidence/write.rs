@@ -14,10 +14,13 @@ pub struct WriteEvidence {
     /// The variable.
     pub variable: String,
     /// The function or inline instance it belongs to.
+    #[serde(default)]
     pub scope: String,
     /// Its locations at the point.
+    #[serde(default)]
     pub locations: Vec<LocationText>,
     /// The value written.
+    #[serde(default)]
     pub value: String,
     /// Inputs drawn.
     #[serde(default, skip_serializing_if = "Option::is_none")]
