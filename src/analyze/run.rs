@@ -4,7 +4,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use rayon::prelude::*;
-use serde_json::json;
 
 use super::select::Wanted;
 use super::{Analyzer, RunControl, Selection};
@@ -199,13 +198,13 @@ impl Analyzer<'_> {
                         size = function.size,
                         next = next.as_deref().unwrap_or("the end of the section"),
                     ),
-                    json!({
-                        "symbol": function.name,
-                        "size": function.size,
-                        "offset": offset,
-                        "next_symbol": next,
-                        "extent_end": hex(end),
-                    }),
+                    crate::report::evidence::PastSizeEvidence {
+                        symbol: function.name.clone(),
+                        size: function.size,
+                        offset,
+                        next_symbol: next.clone(),
+                        extent_end: crate::report::evidence::Hex(end),
+                    },
                 ));
                 let mut point = Point {
                     address: hex(addr),

@@ -1,11 +1,9 @@
 //! The static findings DWARF gives: `inlined-site` and `multiple-views`.
 
-use serde_json::{json, Value};
-
 use super::StaticMap;
 use crate::debuginfo::DebugInfo;
 use crate::load::Function;
-use crate::report::{hex, Finding, FindingKind};
+use crate::report::{Finding, FindingKind};
 
 impl StaticMap<'_> {
     /// `inlined-site` and `multiple-views` at `addr`, from DWARF.
@@ -81,7 +79,7 @@ impl StaticMap<'_> {
             (None, Some(l)) => format!("line {l}"),
             _ => "an unknown line".into(),
         };
-        let mut views: Vec<Value> = Vec::new();
+        let mut views: Vec<crate::report::evidence::View> = Vec::new();
         if let Some(innermost) = chain.last() {
             let (with, without) = if self.detail {
                 let vars = debug.variables_at(addr);
@@ -113,9 +111,14 @@ impl StaticMap<'_> {
             } else {
                 (None, None)
             };
-            let chain_json: Vec<Value> = chain
+            let chain_json: Vec<crate::report::evidence::InlineFrame> = chain
                 .iter()
-                .map(|i| json!({ "function": i.name, "entry": hex(i.entry), "call_file": i.call_file, "call_line": i.call_line }))
+                .map(|i| crate::report::evidence::InlineFrame {
+                    function: i.name.clone(),
+                    entry: crate::report::evidence::Hex(i.entry),
+                    call_file: i.call_file.clone(),
+                    call_line: i.call_line,
+                })
                 .collect();
             out.push(Finding::new_static(
                 FindingKind::InlinedSite,
@@ -124,26 +127,34 @@ impl StaticMap<'_> {
                     innermost.name,
                     place(&chain[0].call_file, chain[0].call_line)
                 ),
-                json!({
-                    "caller": caller,
-                    "chain": chain_json,
-                    "params_with_location": with,
-                    "params_without_location": without,
-                }),
+                crate::report::evidence::InlinedSiteEvidence {
+                    caller: caller.clone(),
+                    chain: chain_json,
+                    params_with_location: with,
+                    params_without_location: without,
+                },
             ));
             // One view per function on the chain: the caller at its call
             // line, each inline at the next call line, the innermost at the
             // line table's line.
-            views.push(json!({ "function": caller, "file": chain[0].call_file, "line": chain[0].call_line }));
+            views.push(crate::report::evidence::View {
+                function: caller.as_str().into(),
+                file: chain[0].call_file.clone(),
+                line: chain[0].call_line,
+            });
             for w in chain.windows(2) {
-                views.push(json!({ "function": w[0].name, "file": w[1].call_file, "line": w[1].call_line }));
+                views.push(crate::report::evidence::View {
+                    function: w[0].name.clone(),
+                    file: w[1].call_file.clone(),
+                    line: w[1].call_line,
+                });
             }
             let row = self.innermost_row(debug, innermost, addr);
-            views.push(json!({
-                "function": innermost.name,
-                "file": row.map(|r| debug.file(r)),
-                "line": row.map(|r| r.line),
-            }));
+            views.push(crate::report::evidence::View {
+                function: innermost.name.clone(),
+                file: row.map(|r| debug.file(r).into()),
+                line: row.map(|r| u64::from(r.line)),
+            });
         }
         // Several lines of one function at one address (an entry's opening
         // line and its first statement) are normal and not views of
@@ -151,14 +162,7 @@ impl StaticMap<'_> {
         if views.len() > 1 {
             let text: Vec<String> = views
                 .iter()
-                .map(|v| {
-                    format!(
-                        "{} {}:{}",
-                        v["function"].as_str().unwrap_or("?"),
-                        v["file"].as_str().unwrap_or("?"),
-                        v["line"]
-                    )
-                })
+                .map(crate::report::evidence::View::text)
                 .collect();
             out.push(Finding::new_static(
                 FindingKind::MultipleViews,
@@ -166,7 +170,7 @@ impl StaticMap<'_> {
                     "the address belongs to several source views at once: {}",
                     text.join("; ")
                 ),
-                json!({ "views": views }),
+                crate::report::evidence::ViewsEvidence { views },
             ));
         }
         out

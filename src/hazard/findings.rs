@@ -1,8 +1,6 @@
 //! The static findings at one point: the blacklist, the probe machinery,
 //! the instruction itself, DWARF, the windows that contain it, its exit.
 
-use serde_json::json;
-
 use super::dwarf::DwarfMemo;
 use super::{machinery, StaticMap};
 use crate::cfg::{Cfg, Exit};
@@ -49,15 +47,15 @@ impl StaticMap<'_> {
                     "{addr:#x} is in a copy of {} inlined into {}: the kprobe blacklist lists {} but covers only its out-of-line copy, not this one ({start:#x}-{end:#x})",
                     inline.name, function.name, inline.name
                 ),
-                json!({
-                    "origin": &*inline.name,
-                    "caller": function.name,
-                    "entry": hex(inline.entry),
-                    "start": hex(start),
-                    "end": hex(end),
-                    "call_file": inline.call_file.as_deref(),
-                    "call_line": inline.call_line,
-                }),
+                crate::report::evidence::InlineCopyEvidence {
+                    origin: inline.name.to_string(),
+                    caller: function.name.clone(),
+                    entry: crate::report::evidence::Hex(inline.entry),
+                    start: crate::report::evidence::Hex(start),
+                    end: crate::report::evidence::Hex(end),
+                    call_file: inline.call_file.clone(),
+                    call_line: inline.call_line,
+                },
             ));
         }
         out
@@ -93,7 +91,7 @@ impl StaticMap<'_> {
                     "{} is an STT_GNU_IFUNC symbol: this code is the resolver run once at load time, not the implementation it selects",
                     function.name
                 ),
-                json!({ "function": function.name }),
+                crate::report::evidence::IfuncEvidence { function: function.name.clone() },
             ));
         }
         for range in self.blacklist.lookup(addr) {
@@ -103,12 +101,12 @@ impl StaticMap<'_> {
                     "the kprobe blacklist covers {:#x}-{:#x} ({})",
                     range.start, range.end, range.source
                 ),
-                json!({
-                    "source": range.source,
-                    "start": hex(range.start),
-                    "end": hex(range.end),
-                    "symbol": range.symbol,
-                }),
+                crate::report::evidence::BlacklistedEvidence {
+                    source: range.source.clone(),
+                    start: crate::report::evidence::Hex(range.start),
+                    end: crate::report::evidence::Hex(range.end),
+                    symbol: range.symbol.clone(),
+                },
             ));
         }
         if self.blacklist.lookup(addr).next().is_none() {
@@ -140,11 +138,11 @@ impl StaticMap<'_> {
             out.push(Finding::new_static(
                 FindingKind::NotInstructionBoundary,
                 detail,
-                json!({
-                    "alignment": align,
-                    "instruction": containing.map(|i| hex(i.address)),
-                    "text": containing.map(Insn::text),
-                }),
+                crate::report::evidence::BoundaryEvidence {
+                    alignment: align,
+                    instruction: containing.map(|i| crate::report::evidence::Hex(i.address)),
+                    text: containing.map(Insn::text),
+                },
             ));
             return out;
         };
@@ -153,7 +151,7 @@ impl StaticMap<'_> {
             out.push(Finding::new_static(
                 FindingKind::UndecodableInstruction,
                 format!("the bytes at {addr:#x} do not decode as an instruction (data in code, or an instruction unknown to the disassembler)"),
-                json!({ "length": insn.len }),
+                crate::report::evidence::UndecodableEvidence { length: insn.len },
             ));
         }
         if let Some(reason) = insn.unsteppable {
@@ -163,7 +161,10 @@ impl StaticMap<'_> {
                     "the kernel refuses to single-step `{}`: {reason}",
                     insn.text()
                 ),
-                json!({ "instruction": insn.text(), "reason": reason }),
+                crate::report::evidence::UnsteppableEvidence {
+                    instruction: insn.text(),
+                    reason: reason.to_owned(),
+                },
             ));
         }
         if let Some(debug) = self.debug.as_deref() {
@@ -189,7 +190,7 @@ impl StaticMap<'_> {
                         function.name,
                         name.clone().unwrap_or_else(|| hex(target))
                     ),
-                    json!({ "jump": hex(addr), "target": hex(target), "target_symbol": name, "dwarf_call_site": dwarf }),
+                    crate::report::evidence::TailCallEvidence { jump: crate::report::evidence::Hex(addr), target: Some(crate::report::evidence::Hex(target)), how: crate::report::evidence::TailJump::Direct { target_symbol: name, dwarf_call_site: dwarf }, dynamic: None },
                 ));
             }
             Some(Exit::IndirectJump) => {
@@ -200,7 +201,7 @@ impl StaticMap<'_> {
                         function.name,
                         insn.text()
                     ),
-                    json!({ "jump": hex(addr), "target": null, "instruction": insn.text() }),
+                    crate::report::evidence::TailCallEvidence { jump: crate::report::evidence::Hex(addr), target: None, how: crate::report::evidence::TailJump::Indirect { instruction: insn.text() }, dynamic: None },
                 ));
             }
             _ => {}
@@ -211,10 +212,10 @@ impl StaticMap<'_> {
 
 fn window_finding(cfg: &Cfg, w: &Window, i: usize) -> Finding {
     let open = &cfg.insns[w.open];
-    let closes: Vec<String> = w
+    let closes: Vec<crate::report::evidence::Hex> = w
         .closes
         .iter()
-        .map(|&c| hex(cfg.insns[c].address))
+        .map(|&c| crate::report::evidence::Hex(cfg.insns[c].address))
         .collect();
     let role = if i == w.open {
         "opener"
@@ -223,8 +224,10 @@ fn window_finding(cfg: &Cfg, w: &Window, i: usize) -> Finding {
     } else {
         "inside"
     };
-    let first = hex(cfg.insns[w.members[0]].address);
-    let last = hex(cfg.insns[*w.members.last().expect("a window has members")].address);
+    let first = crate::report::evidence::Hex(cfg.insns[w.members[0]].address);
+    let last = crate::report::evidence::Hex(
+        cfg.insns[*w.members.last().expect("a window has members")].address,
+    );
     match w.kind {
         WindowKind::LlSc => Finding::new_static(
             FindingKind::LlscReservationLoss,
@@ -232,19 +235,22 @@ fn window_finding(cfg: &Cfg, w: &Window, i: usize) -> Finding {
                 "in the LL/SC window of `{}` at {:#x}: a trap here clears the reservation, so the store-conditional at {} fails on every attempt",
                 open.text(),
                 open.address,
-                closes.join(", ")
+                closes.iter().map(|c| hex(c.0)).collect::<Vec<_>>().join(", ")
             ),
-            json!({
-                "load_linked": hex(open.address),
-                "store_conditional": closes,
-                "role": match role { "opener" => "load-linked", "closer" => "store-conditional", r => r },
-                "window_instructions": w.members.len(),
-                "window_first": first,
-                "window_last": last,
-            }),
+            crate::report::evidence::LlscEvidence {
+                load_linked: Some(crate::report::evidence::Hex(open.address)),
+                store_conditional: closes,
+                role: match role { "opener" => crate::report::evidence::WindowRole::LoadLinked, "closer" => crate::report::evidence::WindowRole::StoreConditional, _ => crate::report::evidence::WindowRole::Inside },
+                window: Some(crate::report::evidence::LlscWindow {
+                    window_instructions: w.members.len(),
+                    window_first: first,
+                    window_last: last,
+                }),
+                dynamic: None,
+            },
         ),
         WindowKind::Transaction => {
-            let fallback = open.target.map(hex);
+            let fallback = open.target.map(crate::report::evidence::Hex);
             Finding::new_static(
                 FindingKind::TmAbort,
                 format!(
@@ -252,13 +258,16 @@ fn window_finding(cfg: &Cfg, w: &Window, i: usize) -> Finding {
                     open.text(),
                     open.address
                 ),
-                json!({
-                    "begin": hex(open.address),
-                    "end": closes,
-                    "role": match role { "opener" => "begin", "closer" => "end", r => r },
-                    "fallback": fallback,
-                    "window_instructions": w.members.len(),
-                }),
+                crate::report::evidence::TmEvidence {
+                    begin: crate::report::evidence::Hex(open.address),
+                    role: match role { "opener" => crate::report::evidence::WindowRole::Begin, "closer" => crate::report::evidence::WindowRole::End, _ => crate::report::evidence::WindowRole::Inside },
+                    window: Some(crate::report::evidence::TmWindow {
+                        end: closes,
+                        fallback,
+                        window_instructions: w.members.len(),
+                    }),
+                    dynamic: None,
+                },
             )
         }
     }
@@ -276,16 +285,19 @@ fn machinery_finding(
         .map(|l| l.function.as_str())
         .collect::<Vec<_>>()
         .join(" -> ");
-    let evidence = json!({
-        "phase": reach.phase.name(),
-        "root": reach.root.0,
-        "root_source": reach.root.1,
-        "chain": chain.iter().map(|l| json!({
-            "symbol": l.function,
-            "site": l.site.map(hex),
-            "edge": l.edge.map(machinery::Edge::name),
-        })).collect::<Vec<_>>(),
-    });
+    let evidence = crate::report::evidence::MachineryEvidence {
+        phase: reach.phase.name().to_owned(),
+        root: reach.root.0.clone(),
+        root_source: reach.root.1.to_owned(),
+        chain: chain
+            .iter()
+            .map(|l| crate::report::evidence::MachineryLink {
+                symbol: l.function.clone(),
+                site: l.site.map(crate::report::evidence::Hex),
+                edge: l.edge.map(|e| e.name().to_owned()),
+            })
+            .collect(),
+    };
     match reach.phase {
         machinery::Phase::Trap => Finding::new_static(
             FindingKind::NonProgressRecursion,

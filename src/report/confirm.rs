@@ -84,7 +84,7 @@ pub fn changes(points: &[Point], before: &BTreeMap<u64, Verdict>) -> Vec<Change>
                     .findings
                     .iter()
                     .filter(|f| {
-                        f.confirmed == Confirmed::Dynamic || f.evidence.contains_key("dynamic")
+                        f.confirmed == Confirmed::Dynamic || super::evidence::has_dynamic_part(f)
                     })
                     .cloned()
                     .collect(),

@@ -7,8 +7,10 @@
 pub mod combine;
 pub mod confirm;
 pub mod diff;
+pub mod evidence;
 pub mod fold;
 pub mod junit;
+mod kinds;
 pub mod sarif;
 pub mod selftest;
 pub mod stream;
@@ -17,6 +19,7 @@ pub mod vars;
 
 use serde::{Deserialize, Serialize};
 
+pub use kinds::{FindingKind, KindInfo, ALL_KINDS, KINDS};
 pub use text::{render_text, Layout};
 
 /// Where on the spectrum of safety a point falls. Ordered from best to worst.
@@ -45,149 +48,6 @@ impl Verdict {
     }
 }
 
-/// The kinds of finding.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum FindingKind {
-    /// A trap in an LL/SC window makes the store-conditional fail.
-    LlscReservationLoss,
-    /// A trap in a hardware transaction aborts it.
-    TmAbort,
-    /// The probe machinery itself runs through the point.
-    NonProgressRecursion,
-    /// Probe handlers run through the point: a hit there while another
-    /// probe's handler runs is counted as missed.
-    MissedInHandler,
-    /// The point is in an inlined copy of a blacklisted function, which the
-    /// blacklist (whole out-of-line functions only) does not cover.
-    BlacklistedInlineCopy,
-    /// Writing the variable's location changes nothing.
-    IneffectiveWrite,
-    /// The variable is in several places; writing one is not writing all.
-    PartialWrite,
-    /// The variable has no place to write at the point.
-    UnwritableLocation,
-    /// Writing the variable changes effects that the reference build's
-    /// write does not (a shared common subexpression).
-    OverbroadWrite,
-    /// `.call` and `.return` hits do not balance, or differ from the
-    /// reference build's (recursion folded into a loop, a tail-call exit).
-    EntryReturnImbalance,
-    /// Writing the variable takes effect (confirmed with a witness).
-    EffectiveWrite,
-    /// The function exits here by jumping into another function.
-    TailCallExit,
-    /// The point is inside an inlined function.
-    InlinedSite,
-    /// The address belongs to several functions' lines at once.
-    MultipleViews,
-    /// The kernel's blacklist covers the point.
-    Blacklisted,
-    /// The address is not the start of an instruction.
-    NotInstructionBoundary,
-    /// The kernel refuses to single-step the instruction.
-    UnsteppableInstruction,
-    /// The emulator could not decide.
-    EmulationLimit,
-    /// The function is an `STT_GNU_IFUNC` resolver, not the implementation.
-    IfuncResolver,
-    /// The bytes at the point do not decode as an instruction (data in
-    /// code, or an instruction the disassembler does not know).
-    UndecodableInstruction,
-    /// In a kernel image: the address is past the ELF size of the function
-    /// it is attributed to, before the next symbol (kallsyms gives the
-    /// function those bytes; code placed after it, such as alternative
-    /// replacement sequences).
-    PastSymbolSize,
-}
-
-impl FindingKind {
-    /// How bad a finding of this kind is.
-    pub fn severity(self) -> Verdict {
-        use FindingKind::*;
-        match self {
-            LlscReservationLoss
-            | TmAbort
-            | NonProgressRecursion
-            | Blacklisted
-            | NotInstructionBoundary
-            | UnsteppableInstruction => Verdict::Hazardous,
-            IneffectiveWrite
-            | PartialWrite
-            | UnwritableLocation
-            | OverbroadWrite
-            | EntryReturnImbalance
-            | TailCallExit
-            | InlinedSite
-            | MultipleViews
-            | IfuncResolver
-            | PastSymbolSize
-            | MissedInHandler
-            | BlacklistedInlineCopy => Verdict::Gray,
-            EmulationLimit | UndecodableInstruction => Verdict::Unknown,
-            EffectiveWrite => Verdict::Safe,
-        }
-    }
-
-    /// The kebab-case name used in reports.
-    pub fn name(self) -> &'static str {
-        use FindingKind::*;
-        match self {
-            LlscReservationLoss => "llsc-reservation-loss",
-            TmAbort => "tm-abort",
-            NonProgressRecursion => "non-progress-recursion",
-            MissedInHandler => "missed-in-handler",
-            BlacklistedInlineCopy => "blacklisted-inline-copy",
-            IneffectiveWrite => "ineffective-write",
-            PartialWrite => "partial-write",
-            UnwritableLocation => "unwritable-location",
-            OverbroadWrite => "overbroad-write",
-            EntryReturnImbalance => "entry-return-imbalance",
-            EffectiveWrite => "effective-write",
-            TailCallExit => "tail-call-exit",
-            InlinedSite => "inlined-site",
-            MultipleViews => "multiple-views",
-            Blacklisted => "blacklisted",
-            NotInstructionBoundary => "not-instruction-boundary",
-            UnsteppableInstruction => "unsteppable-instruction",
-            EmulationLimit => "emulation-limit",
-            IfuncResolver => "ifunc-resolver",
-            UndecodableInstruction => "undecodable-instruction",
-            PastSymbolSize => "past-symbol-size",
-        }
-    }
-
-    /// Parse a kebab-case name.
-    pub fn from_name(name: &str) -> Option<FindingKind> {
-        ALL_KINDS.iter().copied().find(|k| k.name() == name)
-    }
-}
-
-/// Every finding kind.
-pub const ALL_KINDS: &[FindingKind] = &[
-    FindingKind::LlscReservationLoss,
-    FindingKind::TmAbort,
-    FindingKind::NonProgressRecursion,
-    FindingKind::MissedInHandler,
-    FindingKind::BlacklistedInlineCopy,
-    FindingKind::IneffectiveWrite,
-    FindingKind::PartialWrite,
-    FindingKind::UnwritableLocation,
-    FindingKind::OverbroadWrite,
-    FindingKind::EntryReturnImbalance,
-    FindingKind::EffectiveWrite,
-    FindingKind::TailCallExit,
-    FindingKind::InlinedSite,
-    FindingKind::MultipleViews,
-    FindingKind::Blacklisted,
-    FindingKind::NotInstructionBoundary,
-    FindingKind::UnsteppableInstruction,
-    FindingKind::EmulationLimit,
-    FindingKind::IfuncResolver,
-    FindingKind::UndecodableInstruction,
-    FindingKind::PastSymbolSize,
-];
-
 /// How a finding was established.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -213,21 +73,33 @@ pub struct Finding {
 }
 
 impl Finding {
+    /// A finding with this evidence (one of [`evidence`]'s structs).
+    pub fn new(
+        kind: FindingKind,
+        confirmed: Confirmed,
+        detail: impl Into<String>,
+        evidence: &impl serde::Serialize,
+    ) -> Finding {
+        Finding {
+            kind,
+            confirmed,
+            detail: detail.into(),
+            evidence: evidence::to_map(evidence),
+        }
+    }
+
     /// A static finding.
     pub fn new_static(
         kind: FindingKind,
         detail: impl Into<String>,
-        evidence: serde_json::Value,
+        evidence: impl serde::Serialize,
     ) -> Finding {
-        Finding {
-            kind,
-            confirmed: Confirmed::Static,
-            detail: detail.into(),
-            evidence: match evidence {
-                serde_json::Value::Object(map) => map,
-                _ => serde_json::Map::new(),
-            },
-        }
+        Finding::new(kind, Confirmed::Static, detail, &evidence)
+    }
+
+    /// Replace the evidence.
+    pub fn set_evidence(&mut self, evidence: &impl serde::Serialize) {
+        self.evidence = evidence::to_map(evidence);
     }
 }
 
