@@ -84,20 +84,21 @@ impl Detector<'_> {
     }
 }
 
-/// The last instruction of an executed block (where a `ret` ran).
+/// The last instruction of an executed block (where a `ret` ran): the
+/// last fixed-width word, or on a variable-length architecture the last
+/// instruction the block decodes to.
 fn last_insn(binary: &Binary, block: u64, size: u32) -> u64 {
     let end = block + u64::from(size);
-    if binary.arch == crate::arch::Arch::X86_64 {
-        if let (Some(bytes), Ok(decoder)) = (
-            binary.bytes_at(block, u64::from(size)),
-            crate::decode::Decoder::new(binary.arch),
-        ) {
-            if let Some(last) = decoder.decode(bytes, block).last() {
-                return last.address;
-            }
-        }
-        end.saturating_sub(1)
-    } else {
-        end.saturating_sub(4)
+    if let Some(len) = crate::arch::spec(binary.arch).word_len() {
+        return end.saturating_sub(u64::from(len));
     }
+    if let (Some(bytes), Ok(decoder)) = (
+        binary.bytes_at(block, u64::from(size)),
+        crate::decode::Decoder::new(binary.arch),
+    ) {
+        if let Some(last) = decoder.decode(bytes, block).last() {
+            return last.address;
+        }
+    }
+    end.saturating_sub(1)
 }
