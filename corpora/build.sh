@@ -296,15 +296,15 @@ build_kimage() {
 	echo "built $t kimage"
 }
 build_kimage x86_64 gcc "-fcf-protection=none" "$KX86" 0xffffffff81000000 \
-	tm_x86_64:
+	tm_x86_64: sysreg_x86_64:
 build_kimage aarch64 aarch64-linux-gnu-gcc "$A64" "$KA64" 0xffff800008010000 \
-	llsc_aarch64: tm_aarch64:-march=armv8-a+tme
+	llsc_aarch64: tm_aarch64:-march=armv8-a+tme sysreg_aarch64:
 build_kimage aarch64-lse aarch64-linux-gnu-gcc "$A64LSE" "$KA64" 0xffff800008010000 \
 	llsc_aarch64: tm_aarch64:-march=armv8.1-a+lse+tme
 build_kimage ppc64 powerpc64-linux-gnu-gcc "-mabi=elfv1 -mcpu=power8" "$KPPC" 0xc000000000010000 \
-	llsc_ppc64: tm_ppc64:-mhtm
+	llsc_ppc64: tm_ppc64:-mhtm sysreg_ppc64:
 build_kimage ppc64le powerpc64le-linux-gnu-gcc "-mabi=elfv2 -mcpu=power8" "$KPPC" 0xc000000000010000 \
-	llsc_ppc64: tm_ppc64:-mhtm
+	llsc_ppc64: tm_ppc64:-mhtm sysreg_ppc64:
 build_asm x86_64 gcc "-fcf-protection=none" tm_nested_x86_64 txnest.so
 build_asm aarch64 aarch64-linux-gnu-gcc "${A64/armv8-a/armv8-a+tme}" tm_nested_aarch64 txnest.so
 build_asm aarch64-lse aarch64-linux-gnu-gcc "${A64LSE/+lse/+lse+tme}" tm_nested_aarch64 txnest.so
