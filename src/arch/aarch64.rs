@@ -309,6 +309,13 @@ impl ArchSpec for Aarch64 {
         })
     }
 
+    fn memory_base(&self, insn: &InsnView<'_>) -> Option<String> {
+        // `ldr x0, [x19, #0x5c]`, `stlrb w0, [x1]`, `ldp x1, x2, [x3], #16`.
+        let inside = insn.op_str.split_once('[')?.1;
+        let base = inside.split([',', ']']).next()?.trim();
+        (base.starts_with('x') && base[1..].parse::<u8>().is_ok()).then(|| base.to_owned())
+    }
+
     fn comparison(&self, insn: &InsnView<'_>, dest: &str) -> Option<Comparand> {
         // Registers by number: `w1` and `x1` are the same register.
         let same = |a: &str, b: &str| a.get(1..).is_some() && a.get(1..) == b.get(1..);

@@ -329,6 +329,14 @@ pub trait ArchSpec: Sync {
     fn load_linked_operands(&self, _insn: &InsnView<'_>) -> Option<LoadLinkedOperands> {
         None
     }
+    /// The base register of `insn`'s memory operand (`[x19, #0x5c]`,
+    /// `0x5c(r19)`, `[rbx + 0x5c]`), when it has one that a function's
+    /// caller provides: not the stack pointer, nor a register the ABI or
+    /// the kernel keeps a fixed value in (the TOC, the thread pointer).
+    /// A trial that starts inside a function points each into the heap.
+    fn memory_base(&self, _insn: &InsnView<'_>) -> Option<String> {
+        None
+    }
     /// If `insn` compares the register `dest` (a load-linked result) with
     /// something, as a compare-and-swap does before its store-conditional:
     /// what it compares it with.

@@ -396,6 +396,15 @@ impl ArchSpec for Ppc64 {
         })
     }
 
+    fn memory_base(&self, insn: &InsnView<'_>) -> Option<String> {
+        // D-form `lwz r3, 0x5c(r19)`; r1 is the stack, r2 the TOC, r13 the
+        // thread pointer (the paca in the kernel).
+        let inside = insn.op_str.split_once('(')?.1;
+        let base = inside.split(')').next()?.trim();
+        let n: u8 = base.strip_prefix('r')?.parse().ok()?;
+        (!matches!(n, 0..=2 | 13)).then(|| base.to_owned())
+    }
+
     fn comparison(&self, insn: &InsnView<'_>, dest: &str) -> Option<Comparand> {
         let ops = operands(insn.op_str);
         let other = |a: &str, b: &str| {

@@ -78,3 +78,42 @@ fn words_and_alignment() {
     assert_eq!(spec(Arch::X86_64).word_len(), None);
     assert_eq!(spec(Arch::Ppc64le).word_len(), Some(4));
 }
+
+/// The base register of a memory operand, as a trial started at a
+/// load-linked points it into the heap: not the stack, the TOC, the
+/// thread pointer, RIP or a segment-relative per-CPU access.
+#[test]
+fn memory_bases() {
+    let base = |arch: Arch, mnemonic: &str, op_str: &str| {
+        spec(arch).memory_base(&InsnView {
+            mnemonic,
+            op_str,
+            bytes: &[],
+        })
+    };
+    let a64 = Arch::Aarch64;
+    assert_eq!(base(a64, "ldr", "x0, [x19, #0x5c]").as_deref(), Some("x19"));
+    assert_eq!(base(a64, "stlrb", "w0, [x1]").as_deref(), Some("x1"));
+    assert_eq!(base(a64, "ldp", "x1, x2, [x3], #16").as_deref(), Some("x3"));
+    assert_eq!(base(a64, "ldr", "x0, [sp, #8]"), None);
+    assert_eq!(base(a64, "add", "x0, x1, #8"), None);
+    for ppc in [Arch::Ppc64, Arch::Ppc64le] {
+        assert_eq!(base(ppc, "ld", "r9, 0x10(r29)").as_deref(), Some("r29"));
+        assert_eq!(base(ppc, "std", "r0, 16(r1)"), None);
+        assert_eq!(base(ppc, "ld", "r9, -0x7ff0(r2)"), None);
+        assert_eq!(base(ppc, "ld", "r9, 8(r13)"), None);
+        assert_eq!(base(ppc, "ldarx", "r9, 0, r3"), None);
+    }
+    let x86 = Arch::X86_64;
+    assert_eq!(
+        base(x86, "mov", "eax, dword ptr [rbx + 0x5c]").as_deref(),
+        Some("rbx")
+    );
+    assert_eq!(
+        base(x86, "mov", "qword ptr [r12], rax").as_deref(),
+        Some("r12")
+    );
+    assert_eq!(base(x86, "mov", "rax, qword ptr [rsp + 8]"), None);
+    assert_eq!(base(x86, "mov", "rax, qword ptr [rip + 0x100]"), None);
+    assert_eq!(base(x86, "add", "qword ptr gs:[0x10], rdi"), None);
+}

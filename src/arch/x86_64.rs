@@ -149,6 +149,21 @@ impl ArchSpec for X86_64 {
         }
     }
 
+    fn memory_base(&self, insn: &InsnView<'_>) -> Option<String> {
+        // Intel syntax: `mov eax, dword ptr [rbx + 0x5c]`; not the stack,
+        // not RIP-relative, not a segment-relative per-CPU access.
+        let (before, inside) = insn.op_str.split_once('[')?;
+        if before.ends_with(':') {
+            return None;
+        }
+        let base = inside.split([' ', '+', '-', '*', ']']).next()?.trim();
+        let general = [
+            "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "r8", "r9", "r10", "r11", "r12",
+            "r13", "r14", "r15",
+        ];
+        general.contains(&base).then(|| base.to_owned())
+    }
+
     fn classify(&self, insn: &InsnView<'_>) -> Class {
         if let Some(class) = lookup(TABLE, insn.mnemonic) {
             return class;

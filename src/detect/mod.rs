@@ -300,7 +300,7 @@ impl<'a> Detector<'a> {
                     String::new()
                 } else {
                     format!(
-                        "; there the load-linked's address register points into the heap, at a word its compare accepts (case 0: {})",
+                        "; there the load-linked's address register points into the heap, at a word its compare accepts, and the registers the function uses as base addresses point into the heap too (case 0: {})",
                         setup
                             .iter()
                             .map(|(r, v)| format!("{r} = {v:#x}"))

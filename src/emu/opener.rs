@@ -5,7 +5,9 @@
 //! compare-and-swap compares the loaded value with is given that value (or
 //! the address is chosen where memory holds the constant it compares
 //! with). The sequence then reaches its store-conditional, as it does on
-//! the path where the swap happens. Everything is drawn from the trial's
+//! the path where the swap happens. The registers the code from there on
+//! uses as base addresses point into the heap too (kernel code reaches its
+//! objects through them: `ldr x0, [x19, #0x5c]`). Everything is drawn from the trial's
 //! seed, so a witness that starts at an opener reproduces.
 
 use super::{abi, splitmix, Emulator, Input, PAGE};
@@ -22,6 +24,10 @@ pub(super) struct Opener {
     size: u8,
     /// What the loaded value is compared with, if the window does.
     comparand: Option<Compared>,
+    /// The other registers the function uses as the base of a memory
+    /// access (Unicorn ids): each points into the heap, as the code before
+    /// the load-linked would have left a pointer there.
+    bases: Vec<i32>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -73,12 +79,29 @@ pub(super) fn openers(arch: Arch, insns: &[Insn]) -> Vec<(u64, Opener)> {
                     .map(Compared::Register),
                 Comparand::Immediate(v) => Some(Compared::Constant(v)),
             });
+        let mut bases: Vec<i32> = Vec::new();
+        // Those after the load-linked first (the window and what follows
+        // in address order), then the rest of the function: code after a
+        // window often continues at a lower address (an unlock path).
+        for n in insns[i + 1..].iter().chain(&insns[..i]) {
+            let Some(reg) = spec
+                .memory_base(&view(n))
+                .and_then(|b| abi::gpr_by_name(arch, &b))
+            else {
+                continue;
+            };
+            let compared = matches!(comparand, Some(Compared::Register(c)) if c == reg);
+            if !address.contains(&reg) && !compared && !bases.contains(&reg) {
+                bases.push(reg);
+            }
+        }
         out.push((
             insn.address,
             Opener {
                 address,
                 size: ops.size,
                 comparand,
+                bases,
             },
         ));
     }
@@ -129,6 +152,10 @@ impl Opener {
         }
         if let Some(Compared::Register(reg)) = self.comparand {
             regs.push((reg, heap_value(pointer, self.size, big)));
+        }
+        // Each base on a page of its own, after the load-linked's.
+        for (k, &reg) in self.bases.iter().enumerate() {
+            regs.push((reg, at(page + 1 + k as u64, slot)));
         }
         regs
     }
