@@ -1,5 +1,5 @@
-//! The POWER time base, decrementers and never-trapping traps, which
-//! Unicorn 2.1.5 cannot execute: replaced in the emulator's copy of the
+//! The POWER time base and decrementers, which Unicorn 2.1.5 cannot
+//! execute: replaced in the emulator's copy of the
 //! code, modelled by the interrupt hook (see [`timer_sprs`]).
 
 /// The time base as `mftb` and `mfspr TBL/PURR/SPURR/VTB` read it: a
@@ -21,9 +21,6 @@ const DECREMENTER: u64 = 0x0100_0000;
 /// (read), 284/285 (write), TBU40 286, SPURR 308, PURR 309, HDEC 310,
 /// ATBL/ATBU 526/527, VTB 849 (QEMU's `SPR_*` numbers, decimal here).
 const TIMER_SPRS: [u32; 12] = [22, 268, 269, 284, 285, 286, 308, 309, 310, 526, 527, 849];
-
-/// `nop` (`ori r0, r0, 0`).
-const NOP: u32 = 0x6000_0000;
 
 /// `(extended opcode, SPR)` of an `mfspr`, `mftb` or `mtspr`.
 fn spr_access(word: u32) -> Option<(u32, u32)> {
@@ -56,9 +53,8 @@ pub(super) fn timer_spr_read(word: u32) -> Option<(u8, u64)> {
 }
 
 /// Replaces every timer SPR access in `code` (at `address`) by the illegal
-/// word 0, which raises the interrupt [`super::on_interrupt`] models it at, and
-/// every trap that never traps by a no-op; returns the replaced SPR
-/// accesses.
+/// word 0, which raises the interrupt [`super::on_interrupt`] models it at;
+/// returns the replaced words.
 pub(super) fn timer_sprs(big_endian: bool, code: &mut [u8], address: u64) -> Vec<(u64, u32)> {
     let mut found = Vec::new();
     for (i, chunk) in code.chunks_exact_mut(4).enumerate() {
@@ -71,17 +67,6 @@ pub(super) fn timer_sprs(big_endian: bool, code: &mut [u8], address: u64) -> Vec
         if spr_access(word).is_some_and(|(_, spr)| TIMER_SPRS.contains(&spr)) {
             found.push((address + 4 * i as u64, word));
             chunk.fill(0);
-        } else if matches!(word >> 26, 2 | 3) && (word >> 21) & 0x1f == 0 {
-            // `tdi`/`twi` with TO = 0 never traps: the kernel's `twi 0,
-            // r0, 0` after a load orders it (before an `isync`). Unicorn's
-            // POWER9/10 model raises an emulation-assistance interrupt for
-            // it instead; it is the no-op `ori r0, r0, 0` here.
-            let nop = if big_endian {
-                NOP.to_be_bytes()
-            } else {
-                NOP.to_le_bytes()
-            };
-            chunk.copy_from_slice(&nop);
         }
     }
     found
@@ -124,9 +109,5 @@ mod tests {
         let mut code = 0x7d31_d2a6u32.to_le_bytes().to_vec();
         assert_eq!(timer_sprs(false, &mut code, 0), vec![(0, 0x7d31_d2a6)]);
         assert_eq!(timer_spr_read(0x7d31_d2a6), Some((9, TIME_BASE)));
-        // tdi 0, r0, 0x48 never traps: a no-op; tdnei r9, 0 stays.
-        let mut code = super::super::super::words(true, &[0x0800_0048, 0x0b09_0000]);
-        assert!(timer_sprs(true, &mut code, 0).is_empty());
-        assert_eq!(code, super::super::super::words(true, &[NOP, 0x0b09_0000]));
     }
 }
