@@ -78,6 +78,35 @@ pub(crate) fn read_back(emu: &Emulator, addr: u64) -> [u8; 8] {
     b
 }
 
+/// The two checks every architecture's self-test starts with: the word
+/// 0x01020304 stored above 4 GiB (at `high`) and loaded back into a
+/// register (`loaded`, after the run that ended with `run`), and its bytes
+/// in the architecture's order.
+pub(crate) fn memory_checks(
+    arch: Arch,
+    emu: &Emulator,
+    high: u64,
+    loaded: u64,
+    run: &Result<(), unicorn_engine::unicorn_const::uc_error>,
+) -> [Check; 2] {
+    let mut bytes = [0u8; 4];
+    bytes.copy_from_slice(&read_back(emu, high)[..4]);
+    let (order, want) = if arch.big_endian() {
+        ("big-endian memory", [1, 2, 3, 4])
+    } else {
+        ("little-endian memory", [4, 3, 2, 1])
+    };
+    [
+        check(
+            arch,
+            "64-bit store above 4 GiB",
+            run.is_ok() && loaded == 0x0102_0304,
+            format!("loaded {loaded:#x} back ({run:?})"),
+        ),
+        check(arch, order, bytes == want, format!("bytes {bytes:02x?}")),
+    ]
+}
+
 /// The checks of one architecture.
 pub fn run(arch: Arch) -> Vec<Check> {
     let mut emu = match Emulator::bare(arch) {

@@ -8,7 +8,7 @@ use unicorn_engine::RegisterARM64;
 use super::{numbered, words, EmuArch, MonitorClear, TxInsn, TxSignal};
 use crate::arch::Arch;
 use crate::emu::abi::Abi;
-use crate::emu::selftest::{check, read_back, Check};
+use crate::emu::selftest::{check, memory_checks, read_back, Check};
 use crate::emu::state::ZeroBlock;
 use crate::emu::{Emulator, CURRENT_TASK};
 use crate::trap::{StatusEncoding, TrapModel, TxResume};
@@ -145,24 +145,8 @@ impl EmuArch for Aarch64 {
         emu.clear_reservation();
         let r2 = emu.uc.emu_start(code_at + 0x1c, end, 0, 0);
         let w5_trapped = emu.uc.reg_read(RegisterARM64::X5).unwrap_or(9);
-        let read_high = |emu: &Emulator| {
-            let mut b = [0u8; 4];
-            b.copy_from_slice(&read_back(emu, high)[..4]);
-            b
-        };
-        vec![
-            check(
-                arch,
-                "64-bit store above 4 GiB",
-                r.is_ok() && x3 == 0x0102_0304,
-                format!("loaded {x3:#x} back ({r:?})"),
-            ),
-            check(
-                arch,
-                "little-endian memory",
-                read_high(emu) == [4, 3, 2, 1],
-                format!("bytes {:02x?}", read_high(emu)),
-            ),
+        let mut checks = Vec::from(memory_checks(arch, emu, high, x3, &r));
+        checks.extend([
             check(
                 arch,
                 "unprobed LL/SC pair succeeds",
@@ -175,7 +159,8 @@ impl EmuArch for Aarch64 {
                 r2.is_ok() && w5_trapped == 1,
                 format!("stxr status {w5_trapped} after CLREX"),
             ),
-        ]
+        ]);
+        checks
     }
 
     /// Debian 6.1's arm64 kernels: the TTBR1 half.

@@ -27,7 +27,7 @@ use crate::arch::Arch;
 use crate::emu::abi::Abi;
 use crate::emu::error::EmuError;
 use crate::emu::hooks::generated_return;
-use crate::emu::selftest::{check, read_back, Check};
+use crate::emu::selftest::{check, memory_checks, read_back, Check};
 use crate::emu::state::{CallRecord, ScStatus, State, ZeroBlock};
 use crate::emu::{Addressing, Emulator, HEAP_BASE, SCRATCH_DATA, SYSCALL_RETURN};
 use crate::trap::{
@@ -418,34 +418,8 @@ fn self_test(arch: Arch, emu: &mut Emulator, code_at: u64, high: u64) -> Vec<Che
     emu.clear_reservation();
     let r2 = emu.uc.emu_start(code_at + 0x20, end, 0, 0);
     let eq_trapped = (emu.uc.reg_read(RegisterPPC::R5).unwrap_or(0) >> 29) & 1;
-    let want = if arch.big_endian() {
-        [1, 2, 3, 4]
-    } else {
-        [4, 3, 2, 1]
-    };
-    let endian = if arch.big_endian() {
-        "big-endian memory"
-    } else {
-        "little-endian memory"
-    };
-    let read_high = |emu: &Emulator| {
-        let mut b = [0u8; 4];
-        b.copy_from_slice(&read_back(emu, high)[..4]);
-        b
-    };
-    vec![
-        check(
-            arch,
-            "64-bit store above 4 GiB",
-            r.is_ok() && r3 == 0x0102_0304,
-            format!("loaded {r3:#x} back ({r:?})"),
-        ),
-        check(
-            arch,
-            endian,
-            read_high(emu) == want,
-            format!("bytes {:02x?}", read_high(emu)),
-        ),
+    let mut checks = Vec::from(memory_checks(arch, emu, high, r3, &r));
+    checks.extend([
         check(
             arch,
             "unprobed LL/SC pair succeeds",
@@ -458,7 +432,8 @@ fn self_test(arch: Arch, emu: &mut Emulator, code_at: u64, high: u64) -> Vec<Che
             r2.is_ok() && eq_trapped == 0,
             format!("stwcx. CR0[EQ]={eq_trapped} after the exit-path stdcx."),
         ),
-    ]
+    ]);
+    checks
 }
 
 /// The kernel-address self-test: the address built whole, in real mode.

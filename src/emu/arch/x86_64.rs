@@ -7,7 +7,7 @@ use unicorn_engine::RegisterX86;
 use super::{EmuArch, MonitorClear, TxInsn, TxSignal};
 use crate::arch::Arch;
 use crate::emu::abi::Abi;
-use crate::emu::selftest::{check, read_back, Check};
+use crate::emu::selftest::{check, memory_checks, read_back, Check};
 use crate::emu::{Emulator, PERCPU_BASE};
 use crate::trap::{StatusEncoding, TrapModel, TxResume};
 
@@ -102,25 +102,9 @@ impl EmuArch for X86_64 {
             .uc
             .emu_start(code_at, code_at + code.len() as u64 - 1, 0, 0);
         let eax = emu.uc.reg_read(RegisterX86::RAX).unwrap_or(0);
-        let read_high = |emu: &Emulator| {
-            let mut b = [0u8; 4];
-            b.copy_from_slice(&read_back(emu, high)[..4]);
-            b
-        };
-        vec![
-            check(
-                arch,
-                "64-bit store above 4 GiB",
-                r.is_ok() && eax == 0x0102_0304,
-                format!("loaded {eax:#x} back ({r:?})"),
-            ),
-            check(
-                arch,
-                "little-endian memory",
-                read_high(emu) == [4, 3, 2, 1],
-                format!("bytes {:02x?}", read_high(emu)),
-            ),
-        ]
+        let mut checks = Vec::from(memory_checks(arch, emu, high, eax, &r));
+        checks.extend([]);
+        checks
     }
 
     fn kernel_base(&self) -> u64 {
