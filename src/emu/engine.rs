@@ -14,7 +14,7 @@ use super::memory::premapped_heap;
 use super::state::State;
 use super::{
     run, transaction, Emulator, HEAP_BASE, IMAGE_LIMIT, PAGE, PREMAPPED_HEAP, SCRATCH_CODE,
-    SENTINEL, STACK_BASE, STACK_SIZE, SYSCALL_RETURN,
+    SCRATCH_DATA, SENTINEL, STACK_BASE, STACK_SIZE, SYSCALL_RETURN,
 };
 use crate::arch::Arch;
 use crate::load::Binary;
@@ -291,6 +291,9 @@ impl Emulator {
         self.uc
             .mem_map(SCRATCH_CODE, PAGE, Prot::ALL)
             .map_err(|e| uc_err("mapping the scratch page", e))?;
+        self.uc
+            .mem_map(SCRATCH_DATA, PAGE, Prot::READ | Prot::WRITE)
+            .map_err(|e| uc_err("mapping the scratch data page", e))?;
         let clear = self.table.clear_code();
         self.uc
             .mem_write(SCRATCH_CODE, &clear)

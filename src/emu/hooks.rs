@@ -258,7 +258,7 @@ impl Emulator {
             let state = uc.get_data_mut();
             // The scratch code that models exception returns is shown
             // as its event, not as an instruction of the program.
-            let scratch = addr & !(PAGE - 1) == SCRATCH_CODE;
+            let scratch = super::is_scratch(addr);
             if state.tracing && !scratch && state.trace.len() < 100_000 {
                 state.trace.push(run::TraceEvent::Insn { at: addr });
             }

@@ -66,6 +66,14 @@ pub(crate) use state::State;
 pub use state::{CallRecord, ScResult};
 
 pub(crate) const PAGE: u64 = 0x1000;
+
+/// Whether `addr` is on the scratch pages (the code that models exception
+/// returns and the data its store-conditional targets): their stores are
+/// not the program's effects and their instructions not the program's.
+pub(crate) fn is_scratch(addr: u64) -> bool {
+    let page = addr & !(PAGE - 1);
+    page == SCRATCH_CODE || page == SCRATCH_DATA
+}
 /// The stack: 256 KiB; the region starts with its stack pointer near the top.
 pub const STACK_BASE: u64 = 0x7ff0_0000_0000;
 pub(crate) const STACK_SIZE: u64 = 0x40000;
@@ -75,8 +83,11 @@ pub const SENTINEL: u64 = 0x7ff1_0000_0000;
 pub const HANDLER_SENTINEL: u64 = SENTINEL + 0x100;
 /// Code executed to model exception returns (CLREX, a scratch `stdcx.`).
 pub(crate) const SCRATCH_CODE: u64 = 0x7ff2_0000_0000;
-/// The granule a POWER scratch store-conditional targets.
-pub(crate) const SCRATCH_DATA: u64 = SCRATCH_CODE + 0x800;
+/// The granule a POWER scratch store-conditional targets: a page of its
+/// own, so the scratch store does not invalidate the scratch code that
+/// Unicorn translated (a store into a page holding translated code drops
+/// that code, and it was translated again at every trial).
+pub(crate) const SCRATCH_DATA: u64 = SCRATCH_CODE + PAGE;
 /// POWER: the return from a modelled system call ([`arch::EmuArch::syscall_return_code`]).
 pub(crate) const SYSCALL_RETURN: u64 = SCRATCH_CODE + 0x10;
 /// Where generated pointer arguments point; materialised lazily.
@@ -178,7 +189,7 @@ impl Emulator {
     /// 0x800080000000, above the heap.
     pub fn from_cpu(&self, addr: u64) -> u64 {
         let own = (HEAP_BASE..HEAP_BASE + HEAP_WINDOW).contains(&addr)
-            || (STACK_BASE..SCRATCH_CODE + PAGE).contains(&addr);
+            || (STACK_BASE..SCRATCH_DATA + PAGE).contains(&addr);
         if own {
             addr
         } else {

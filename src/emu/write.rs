@@ -165,7 +165,7 @@ impl Emulator {
             for i in 0..u64::from(j.len) {
                 let a = j.addr + i;
                 let own_frame = (STACK_BASE..STACK_BASE + STACK_SIZE).contains(&a);
-                let scratch = a & !(PAGE - 1) == super::SCRATCH_CODE;
+                let scratch = super::is_scratch(a);
                 if !own_frame && !scratch {
                     out.push((a, 0));
                 }
