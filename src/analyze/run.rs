@@ -233,16 +233,38 @@ impl Analyzer<'_> {
         (points.into_iter().map(|(p, _)| p).collect(), ends)
     }
 
+    /// How many points each selected function is expected to give (its
+    /// index, the estimate), for a progress bar: one per instruction slot
+    /// when every boundary is wanted (exact on fixed-width instruction
+    /// sets, a count of bytes on x86), the points asked for otherwise.
+    pub fn point_estimates<'s>(
+        &'s self,
+        selection: &'s Selection,
+    ) -> impl Iterator<Item = (usize, u64)> + 's {
+        let align = crate::arch::spec(self.binary.arch).insn_align().max(1);
+        selection.by_function.iter().map(move |(&i, wanted)| {
+            let function = &self.binary.functions[i];
+            let estimate = if wanted.all {
+                function.size / align
+            } else {
+                wanted.points.len() as u64 + wanted.past.len() as u64 + u64::from(wanted.exits)
+            };
+            (i, estimate.max(1))
+        })
+    }
+
     /// [`Analyzer::run`] for a selection of any size: the functions are
     /// analysed in chunks (in parallel inside a chunk), and `sink` gets
     /// each chunk's points in address order with the end of each point's
     /// instruction, while the next chunk is analysed. Only two chunks are
     /// held at a time, whatever the number of points. A chunk holds whole
-    /// functions and never splits overlapping ones.
+    /// functions and never splits overlapping ones. `done` is called with
+    /// each function's index and points as it is finished (in no order).
     pub fn run_chunked(
         &self,
         selection: &Selection,
         jobs: Option<usize>,
+        done: &(dyn Fn(usize, &[Point]) + Sync),
         sink: &mut (dyn FnMut(Vec<Point>, Vec<u64>) -> Result<()> + Send),
     ) -> Result<()> {
         const CHUNK_POINTS: u64 = 1 << 15;
@@ -279,7 +301,9 @@ impl Analyzer<'_> {
                             arch: arch.name(),
                             reason: e.to_string(),
                         })?;
-                        Ok(self.function_points_ends(decoder, *i, wanted))
+                        let (points, ends) = self.function_points_ends(decoder, *i, wanted);
+                        done(*i, &points);
+                        Ok((points, ends))
                     },
                 )
                 .collect::<Result<_>>()?;

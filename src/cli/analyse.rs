@@ -5,11 +5,12 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
 
 use anyhow::Result;
 
 use probesafe::analyze::{balance, reference, scope};
-use probesafe::analyze::{Analyzer, Selection};
+use probesafe::analyze::{Analyzer, RunControl, Selection};
 use probesafe::load::Binary;
 use probesafe::point::PointSpec;
 use probesafe::report::{stream, Layout, Point, Report};
@@ -18,6 +19,7 @@ use probesafe::Error;
 use super::args::{Common, Format};
 use super::deliver::{deliver, exit_code, exit_status, stream_form, wants_report, Delivery};
 use super::output::Output;
+use super::progress::{threads, Progress};
 use super::setup::{analyzer_with, binary_info};
 use super::specs::Specs;
 use super::trace::print_traces;
@@ -86,6 +88,28 @@ pub fn dynamic_extras(
     Ok(())
 }
 
+/// What a run prints about itself on stderr: the progress bar (when
+/// stderr is a terminal) and, with `--stats`, the final figures after the
+/// command's name.
+#[derive(Clone, Copy, Debug)]
+pub struct Tell {
+    pub command: &'static str,
+    pub stats: bool,
+}
+
+impl Tell {
+    /// Print the figures of `progress` when `--stats` asks for them;
+    /// with the trials when the run emulates.
+    fn stats(&self, progress: &Progress, analyzer: &Analyzer<'_>, common: &Common) {
+        let figures = progress.finish();
+        if self.stats {
+            let emulating = analyzer.dynamic_options().is_some();
+            let threads = emulating.then(|| threads(common.jobs));
+            eprintln!("{}: {}", self.command, figures.line(threads));
+        }
+    }
+}
+
 /// Resolve the specs (`select` returns them with the unresolved ones),
 /// analyse, and deliver the report; exit 2 when a spec did not resolve.
 pub fn analyse(
@@ -94,6 +118,7 @@ pub fn analyse(
     layout: Layout,
     balanced: &[String],
     dwarf: bool,
+    tell: Tell,
     select: impl FnOnce(&Analyzer<'_>, &mut Selection) -> Specs,
 ) -> Result<ExitCode> {
     let analyzer = analyzer_with(binary, common, layout == Layout::Points, None, dwarf)?;
@@ -101,13 +126,22 @@ pub fn analyse(
     let specs = select(&analyzer, &mut selection);
     specs.print_unresolved();
     let unresolved = specs.unresolved();
+    let progress = Progress::of_functions(analyzer.point_estimates(&selection));
     // A report with unresolved specs is written whole (the streamed forms
     // have no place for them); so is one that needs every point first.
     if unresolved.is_empty() && streams(common, balanced) {
-        return stream(binary, &analyzer, &selection, common, layout);
+        let code = stream(binary, &analyzer, &selection, common, layout, &progress)?;
+        tell.stats(&progress, &analyzer, common);
+        return Ok(code);
     }
-    let mut points = analyzer.run(&selection, common.jobs.map(usize::from))?;
+    let stop = AtomicBool::new(false);
+    let control = RunControl {
+        stop: &stop,
+        done: &|i, points| progress.function_done(i, points.len()),
+    };
+    let mut points = analyzer.run_with(&selection, common.jobs.map(usize::from), &control)?;
     dynamic_extras(binary, &analyzer, &mut points, balanced, common)?;
+    tell.stats(&progress, &analyzer, common);
     let report = Report::new(binary_info(binary), points).with_unresolved(unresolved.clone());
     if !wants_report(!selection.is_empty(), &unresolved, common) {
         return Ok(exit_status(ExitCode::SUCCESS, &unresolved));
@@ -142,6 +176,7 @@ fn stream(
     selection: &Selection,
     common: &Common,
     layout: Layout,
+    progress: &Progress,
 ) -> Result<ExitCode> {
     let form = stream_form(common.format).expect("checked by streams()");
     let options = stream::Options {
@@ -156,10 +191,12 @@ fn stream(
         source,
     };
     let mut writer = stream::ReportWriter::new(out, options, &binary_info(binary)).map_err(io)?;
+    // The report may go to the terminal the bar is drawn on.
     analyzer.run_chunked(
         selection,
         common.jobs.map(usize::from),
-        &mut |points, ends| writer.write(&points, &ends).map_err(io),
+        &|i, points| progress.function_done(i, points.len()),
+        &mut |points, ends| progress.suspend(|| writer.write(&points, &ends).map_err(io)),
     )?;
     let (written, out) = writer.finish().map_err(io)?;
     out.commit()?;

@@ -64,6 +64,10 @@ pub struct ScanArgs {
     /// Only functions whose name matches this glob (repeatable).
     #[arg(long = "functions", value_name = "GLOB")]
     pub functions: Vec<String>,
+    /// Print the final figures on stderr: points, wall time, points/s, and with emulation
+    /// the trials, trials/s and trials/s per thread.
+    #[arg(long)]
+    pub stats: bool,
     #[command(flatten)]
     pub common: Common,
 }
@@ -92,7 +96,8 @@ pub struct FuzzArgs {
     /// (`probesafe replay` re-runs it).
     #[arg(long, value_name = "DIR")]
     pub witnesses: Option<PathBuf>,
-    /// Print points, trials and their rates on stderr at the end.
+    /// Print the final figures on stderr: functions, points, wall time,
+    /// points/s, trials, trials/s and trials/s per thread.
     #[arg(long)]
     pub stats: bool,
     /// Emulate only the points the static map marks (LL/SC and
@@ -164,6 +169,10 @@ pub struct CheckArgs {
     /// Point specs: 0xADDR, SYMBOL, SYMBOL+OFFSET, function("NAME").call, function("NAME").return.
     #[arg(required = true, value_name = "SPEC")]
     pub specs: Vec<String>,
+    /// Print the final figures on stderr: points, wall time, points/s, and with emulation
+    /// the trials, trials/s and trials/s per thread.
+    #[arg(long)]
+    pub stats: bool,
     #[command(flatten)]
     pub common: Common,
 }
@@ -232,6 +241,10 @@ pub struct SurveyArgs {
     /// Read DWARF from this file instead (a separate debug file).
     #[arg(long, value_name = "PATH")]
     pub debug_file: Option<PathBuf>,
+    /// Print the final figures on stderr: compilation units read and functions decoded,
+    /// each with its wall time and rate.
+    #[arg(long)]
+    pub stats: bool,
 }
 
 // The flags of `probesafe diff` (no doc comment: clap would take it for

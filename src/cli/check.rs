@@ -7,7 +7,7 @@ use anyhow::Result;
 use probesafe::analyze::balance::balanced_patterns;
 use probesafe::report::Layout;
 
-use super::analyse::{analyse, needs_dwarf};
+use super::analyse::{analyse, needs_dwarf, Tell};
 use super::args::CheckArgs;
 use super::setup;
 use super::specs::Specs;
@@ -16,6 +16,7 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
     let CheckArgs {
         binary,
         specs,
+        stats,
         common,
     } = args;
     let binary = setup::open(&binary, common.expect_build_id.as_deref())?;
@@ -28,6 +29,10 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
         Layout::Points,
         &balanced,
         dwarf,
+        Tell {
+            command: "check",
+            stats,
+        },
         |analyzer, selection| {
             specs.select(analyzer, selection);
             specs

@@ -1,18 +1,15 @@
 //! `probesafe fuzz`: the batch driver with its progress bar, signals,
 //! checkpoint and witness files.
 
-use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
 
 use anyhow::{Context, Result};
 use serde_json::json;
 
 use probesafe::analyze::Selection;
 use probesafe::detect::{DynamicOptions, InputSource};
-use probesafe::emu::run::trials_run;
 use probesafe::fuzz::{self, witness, Batch, Header, PropInputs, Shard, WitnessFile};
 use probesafe::report::{Layout, Report};
 
@@ -20,6 +17,7 @@ use super::analyse::select_functions;
 use super::args::FuzzArgs;
 use super::deliver::{deliver, exit_status, wants_report, Delivery};
 use super::output::write_atomic;
+use super::progress::{threads, Progress};
 use super::setup::{self, analyzer, binary_info};
 use super::specs::Specs;
 use super::trace::print_traces;
@@ -91,28 +89,18 @@ pub fn run(args: FuzzArgs) -> Result<ExitCode> {
     })
     .context("installing the SIGINT/SIGTERM handler")?;
 
-    let total = selection.functions().count() as u64;
-    let bar = if std::io::stderr().is_terminal() {
-        let bar = indicatif::ProgressBar::new(total);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{elapsed_precise} [{bar:40}] {pos}/{len} functions, {msg}",
-            )
-            .expect("a valid template")
-            .progress_chars("=> "),
-        );
-        bar
-    } else {
-        indicatif::ProgressBar::hidden()
+    // This run's points only: the functions a checkpoint holds leave the
+    // bar and the rates.
+    let progress = Progress::of_functions(analyzer.point_estimates(&selection));
+    let resumed_points = AtomicU64::new(0);
+    let done = |i: usize, points: &[probesafe::report::Point], resumed: bool| {
+        if resumed {
+            progress.forget(i);
+            resumed_points.fetch_add(points.len() as u64, Ordering::Relaxed);
+        } else {
+            progress.function_done(i, points.len());
+        }
     };
-    let points_done = AtomicU64::new(0);
-    let progress = |points: &[probesafe::report::Point]| {
-        let n = points_done.fetch_add(points.len() as u64, Ordering::Relaxed) + points.len() as u64;
-        bar.inc(1);
-        bar.set_message(format!("{n} points"));
-    };
-    let started = Instant::now();
-    let trials_before = trials_run();
     let result = fuzz::run(
         &analyzer,
         selection,
@@ -120,10 +108,24 @@ pub fn run(args: FuzzArgs) -> Result<ExitCode> {
             jobs: common.jobs.map(usize::from),
             checkpoint,
             stop: &STOP,
-            progress: &progress,
+            progress: &done,
         },
     )?;
-    bar.finish_and_clear();
+    let figures = progress.finish();
+    if args.stats {
+        let resumed = match result.resumed {
+            0 => String::new(),
+            n => format!(
+                " ({n} functions, {} points from the checkpoint)",
+                resumed_points.load(Ordering::Relaxed)
+            ),
+        };
+        eprintln!(
+            "fuzz: {} functions, {}{resumed}",
+            result.done - result.resumed,
+            figures.line((!common.static_only).then(|| threads(common.jobs)))
+        );
+    }
     if result.interrupted {
         eprintln!(
             "probesafe: interrupted after {} of {} functions{}",
@@ -141,26 +143,6 @@ pub fn run(args: FuzzArgs) -> Result<ExitCode> {
     }
     let report =
         Report::new(binary_info(&binary), result.points).with_unresolved(unresolved.clone());
-    if args.stats {
-        let secs = started.elapsed().as_secs_f64().max(1e-9);
-        let trials = trials_run() - trials_before;
-        let threads = common
-            .jobs
-            .map(usize::from)
-            .unwrap_or_else(rayon::current_num_threads);
-        eprintln!(
-            "fuzz: {} functions ({} from the checkpoint), {} points, {} trials in {:.3} s: {:.0} points/s, {:.0} trials/s, {:.0} trials/s per thread ({} threads)",
-            result.functions,
-            result.resumed,
-            report.points.len(),
-            trials,
-            secs,
-            report.points.len() as f64 / secs,
-            trials as f64 / secs,
-            trials as f64 / secs / threads as f64,
-            threads
-        );
-    }
     if let Some(dir) = &args.witnesses {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("{}: cannot create the directory", dir.display()))?;

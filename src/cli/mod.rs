@@ -8,6 +8,7 @@ mod analyse;
 mod args;
 mod deliver;
 mod output;
+mod progress;
 mod setup;
 mod specs;
 mod trace;

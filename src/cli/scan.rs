@@ -8,7 +8,7 @@ use anyhow::Result;
 use probesafe::analyze::balance::balanced_patterns;
 use probesafe::report::Layout;
 
-use super::analyse::{analyse, needs_dwarf, select_functions};
+use super::analyse::{analyse, needs_dwarf, select_functions, Tell};
 use super::args::ScanArgs;
 use super::setup;
 use super::specs::Specs;
@@ -18,6 +18,7 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
         binary,
         points,
         functions,
+        stats,
         common,
     } = args;
     let binary = setup::open(&binary, common.expect_build_id.as_deref())?;
@@ -30,6 +31,10 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
         Layout::Ranges,
         &balanced,
         dwarf,
+        Tell {
+            command: "scan",
+            stats,
+        },
         |analyzer, selection| {
             if specs.is_empty() || !functions.is_empty() {
                 select_functions(analyzer, selection, &functions, &mut specs);

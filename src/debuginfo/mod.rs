@@ -214,6 +214,16 @@ impl DebugInfo {
     /// Load the DWARF of `binary` (or of `debug_file`); `Ok(None)` when
     /// there is none.
     pub fn load(binary: &Binary, debug_file: Option<&Path>) -> Result<Option<DebugInfo>> {
+        Self::load_with(binary, debug_file, &|_| {})
+    }
+
+    /// [`DebugInfo::load`], calling `unit_done` with the number of
+    /// compilation units each time one is summarised (for a progress bar).
+    pub fn load_with(
+        binary: &Binary,
+        debug_file: Option<&Path>,
+        unit_done: &(dyn Fn(usize) + Sync),
+    ) -> Result<Option<DebugInfo>> {
         let Some(sections) = sections::load(binary, debug_file)? else {
             return Ok(None);
         };
@@ -247,7 +257,11 @@ impl DebugInfo {
         let summaries: Vec<gimli::Result<UnitSummary>> = headers
             .par_iter()
             .enumerate()
-            .map(|(i, &offset)| summarize(&dwarf, offset, i))
+            .map(|(i, &offset)| {
+                let summary = summarize(&dwarf, offset, i);
+                unit_done(headers.len());
+                summary
+            })
             .collect();
         let mut info = DebugInfo {
             source: sections.file.clone(),

@@ -83,8 +83,8 @@ pub struct Batch<'a> {
     /// Set (by a signal handler) to stop between functions.
     pub stop: &'a AtomicBool,
     /// Called once per finished function (also those taken from the
-    /// checkpoint), with its points.
-    pub progress: &'a (dyn Fn(&[Point]) + Sync),
+    /// checkpoint, then with `true`), with its index and points.
+    pub progress: &'a (dyn Fn(usize, &[Point], bool) + Sync),
 }
 
 /// What a batch produced.
@@ -131,8 +131,8 @@ pub fn run(
     let selected: std::collections::BTreeSet<usize> = selection.functions().collect();
     state.functions.retain(|i, _| selected.contains(i));
     let resumed = state.functions.len();
-    for points in state.functions.values() {
-        (batch.progress)(points);
+    for (&i, points) in &state.functions {
+        (batch.progress)(i, points, true);
     }
     selection.retain(|i| !state.functions.contains_key(&i));
 
@@ -173,7 +173,7 @@ pub fn run(
         .collect();
     let finished = std::sync::atomic::AtomicUsize::new(0);
     let done = |i: usize, points: &[Point]| {
-        (batch.progress)(points);
+        (batch.progress)(i, points, false);
         finished.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if checkpointing {
             // Copied before the lock: the other workers wait on it.

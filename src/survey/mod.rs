@@ -149,6 +149,12 @@ pub fn survey(
 /// instruction, and how many tail-call exits. Independent of DWARF, so a
 /// caller can compute it while the DWARF loads.
 pub fn exits_of(binary: &Binary) -> Vec<(bool, usize)> {
+    exits_of_with(binary, &|| {})
+}
+
+/// [`exits_of`], calling `done` once per function decoded (for a
+/// progress bar).
+pub fn exits_of_with(binary: &Binary, done: &(dyn Fn() + Sync)) -> Vec<(bool, usize)> {
     binary
         .functions
         .par_iter()
@@ -158,6 +164,7 @@ pub fn exits_of(binary: &Binary) -> Vec<(bool, usize)> {
                 Ok(decoder) => {
                     // Only the exits matter here: no graph, no windows.
                     let exits = function_exits(decoder, binary, f);
+                    done();
                     (
                         exits.contains(&Exit::Return),
                         exits
@@ -166,7 +173,10 @@ pub fn exits_of(binary: &Binary) -> Vec<(bool, usize)> {
                             .count(),
                     )
                 }
-                Err(_) => (false, 0),
+                Err(_) => {
+                    done();
+                    (false, 0)
+                }
             },
         )
         .collect()
