@@ -30,7 +30,7 @@ pub fn run(args: DiffArgs) -> Result<ExitCode> {
     let changes = survey::diff(&sides[0].0, &sides[1].0, &sides[0].1, &sides[1].1);
     let text = match args.format {
         Format::Json => diff::to_json(&sides[0].0, &sides[1].0, &changes)?,
-        Format::Text => diff::render_text(&sides[0].0, &sides[1].0, &changes),
+        Format::Text => diff::render_text(&sides[0].0, &sides[1].0, &changes, args.all),
         f @ (Format::Sarif | Format::Junit | Format::Jsonl | Format::Blacklist) => {
             return Err(unsupported("diff", f))
         }

@@ -75,6 +75,112 @@ pub enum Change {
     },
 }
 
+/// The kind of a [`Change`], in the order that matters to someone holding
+/// probes: a lost `.call` or `.return` breaks a probe, a blacklist change
+/// makes the kernel refuse it (or accept it), a new or vanished clone is a
+/// symbol a probe must also (or can no longer) name, an inline count change
+/// moves `.inline` points, gains are new possibilities, and a moved line
+/// changes where a `file:line` probe lands.
+#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "kebab-case")]
+pub enum Category {
+    /// [`Change::LostCall`].
+    LostCall,
+    /// [`Change::LostReturn`].
+    LostReturn,
+    /// [`Change::Blacklist`].
+    Blacklist,
+    /// [`Change::NewClone`].
+    NewClone,
+    /// [`Change::VanishedClone`].
+    VanishedClone,
+    /// [`Change::InlineCount`].
+    InlineCount,
+    /// [`Change::GainedCall`].
+    GainedCall,
+    /// [`Change::GainedReturn`].
+    GainedReturn,
+    /// [`Change::Line`].
+    Line,
+}
+
+impl Category {
+    /// Every category, most important first.
+    pub const ALL: [Category; 9] = [
+        Category::LostCall,
+        Category::LostReturn,
+        Category::Blacklist,
+        Category::NewClone,
+        Category::VanishedClone,
+        Category::InlineCount,
+        Category::GainedCall,
+        Category::GainedReturn,
+        Category::Line,
+    ];
+
+    /// Its name in the JSON form (the `change` tag of its changes).
+    pub fn key(self) -> &'static str {
+        match self {
+            Category::LostCall => "lost-call",
+            Category::LostReturn => "lost-return",
+            Category::Blacklist => "blacklist",
+            Category::NewClone => "new-clone",
+            Category::VanishedClone => "vanished-clone",
+            Category::InlineCount => "inline-count",
+            Category::GainedCall => "gained-call",
+            Category::GainedReturn => "gained-return",
+            Category::Line => "line",
+        }
+    }
+}
+
+impl Change {
+    /// Its category.
+    pub fn category(&self) -> Category {
+        match self {
+            Change::LostCall { .. } => Category::LostCall,
+            Change::GainedCall { .. } => Category::GainedCall,
+            Change::InlineCount { .. } => Category::InlineCount,
+            Change::NewClone { .. } => Category::NewClone,
+            Change::VanishedClone { .. } => Category::VanishedClone,
+            Change::GainedReturn { .. } => Category::GainedReturn,
+            Change::LostReturn { .. } => Category::LostReturn,
+            Change::Blacklist { .. } => Category::Blacklist,
+            Change::Line { .. } => Category::Line,
+        }
+    }
+}
+
+/// What changed for one function on one source line (a [`Change::Line`]
+/// told as a difference).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LineDelta<'a> {
+    /// The function owns addresses of the line in b only (how many).
+    Added(&'a str, usize),
+    /// In a only (how many).
+    Removed(&'a str, usize),
+    /// In both, with another count of addresses (a, b).
+    Count(&'a str, usize, usize),
+}
+
+/// The functions whose share of a source line changed, by name: what a
+/// [`Change::Line`] says without repeating what stayed.
+pub fn line_delta<'a>(
+    before: &'a BTreeMap<String, usize>,
+    after: &'a BTreeMap<String, usize>,
+) -> Vec<LineDelta<'a>> {
+    let names: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
+    names
+        .into_iter()
+        .filter_map(|name| match (before.get(name), after.get(name)) {
+            (None, Some(&n)) => Some(LineDelta::Added(name, n)),
+            (Some(&n), None) => Some(LineDelta::Removed(name, n)),
+            (Some(&x), Some(&y)) if x != y => Some(LineDelta::Count(name, x, y)),
+            _ => None,
+        })
+        .collect()
+}
+
 /// What changed between two surveys (and their line tables).
 pub fn diff(
     a: &Survey,
@@ -82,18 +188,15 @@ pub fn diff(
     lines_a: &BTreeMap<String, BTreeMap<String, usize>>,
     lines_b: &BTreeMap<String, BTreeMap<String, usize>>,
 ) -> Vec<Change> {
-    let map = |s: &Survey| {
-        s.functions
-            .iter()
-            .map(|f| (f.name.clone(), f.clone()))
-            .collect::<BTreeMap<_, _>>()
-    };
+    fn map(s: &Survey) -> BTreeMap<&str, &FunctionSurvey> {
+        s.functions.iter().map(|f| (f.name.as_str(), f)).collect()
+    }
     let (ma, mb) = (map(a), map(b));
-    let names: BTreeSet<&String> = ma.keys().chain(mb.keys()).collect();
+    let names: BTreeSet<&str> = ma.keys().chain(mb.keys()).copied().collect();
     let mut out = Vec::new();
     for name in names {
-        let function = name.clone();
-        let (fa, fb) = (ma.get(name), mb.get(name));
+        let function = name.to_owned();
+        let (fa, fb) = (ma.get(name).copied(), mb.get(name).copied());
         let calls = |f: Option<&FunctionSurvey>| f.is_some_and(|f| !f.out_of_line.is_empty());
         let inlines = |f: Option<&FunctionSurvey>| f.map_or(0, |f| f.inline_instances.len());
         let ret = |f: Option<&FunctionSurvey>| f.is_some_and(|f| f.return_probe);
