@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::fmt::Write;
 
-use crate::survey::{line_delta, Category, Change, LineDelta, Survey};
+use crate::survey::{line_delta, Category, Change, LineDelta, Side};
 
 /// Rows the text form prints per category, unless asked for all.
 pub const ROWS_PER_CATEGORY: usize = 20;
@@ -16,7 +16,7 @@ pub const FUNCTIONS_PER_LINE: usize = 8;
 
 /// The JSON form: the tool, both binaries, their totals, the count of
 /// changes per category (most important first) and every change.
-pub fn to_json(a: &Survey, b: &Survey, changes: &[Change]) -> serde_json::Result<String> {
+pub fn to_json(a: &Side, b: &Side, changes: &[Change]) -> serde_json::Result<String> {
     let categories: Vec<serde_json::Value> = Category::ALL
         .iter()
         .zip(counts(changes))
@@ -95,7 +95,7 @@ fn names(c: Category) -> (&'static str, &'static str, &'static str) {
 /// category first). Unless `all`, a category prints its first
 /// [`ROWS_PER_CATEGORY`] rows and a source-line row its first
 /// [`FUNCTIONS_PER_LINE`] functions, and says how many it left out.
-pub fn render_text(a: &Survey, b: &Survey, changes: &[Change], all: bool) -> String {
+pub fn render_text(a: &Side, b: &Side, changes: &[Change], all: bool) -> String {
     let mut out = format!(
         "a: {} ({})\nb: {} ({})\n",
         a.binary.path, a.binary.arch, b.binary.path, b.binary.arch
