@@ -367,6 +367,47 @@ mod tests {
         }
     }
 
+    /// Rows within a category: a blacklist that now covers a function
+    /// before one that no longer does, the biggest inline-count change
+    /// first, a lost .return of a function that keeps its .call before
+    /// those that lost it.
+    #[test]
+    fn rows_most_important_first() {
+        let none = BTreeSet::new();
+        let sorted = |changes: Vec<Change>, lost: &BTreeSet<&str>| {
+            let mut rows: Vec<_> = changes.iter().map(|c| row(c, lost, &none, false)).collect();
+            rows.sort();
+            rows.into_iter().map(|r| r.1).collect::<Vec<_>>()
+        };
+        let blacklist = |function: &str, blacklisted| Change::Blacklist {
+            function: function.into(),
+            blacklisted,
+        };
+        assert_eq!(
+            sorted(vec![blacklist("a", false), blacklist("b", true)], &none),
+            ["b: now covered", "a: no longer covered"]
+        );
+        let inline = |function: &str, before, after| Change::InlineCount {
+            function: function.into(),
+            before,
+            after,
+        };
+        assert_eq!(
+            sorted(
+                vec![inline("a", 1, 2), inline("b", 9, 3), inline("c", 0, 6)],
+                &none
+            ),
+            ["b: 9 -> 3", "c: 0 -> 6", "a: 1 -> 2"]
+        );
+        let lost = |function: &str| Change::LostReturn {
+            function: function.into(),
+        };
+        assert_eq!(
+            sorted(vec![lost("a"), lost("b")], &BTreeSet::from(["a"])),
+            ["b (still has a .call copy)", "a"]
+        );
+    }
+
     /// A source line that a dozen functions gain: the row names the first
     /// eight unless all, and says how many more.
     #[test]
