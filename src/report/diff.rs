@@ -123,8 +123,8 @@ pub fn render_text(a: &Side, b: &Side, changes: &[Change], all: bool) -> String 
         if summary.is_empty() { "" } else { ": " },
         summary.join(", ")
     );
-    // Functions that lost (or gained) .call: their lost (gained) .return
-    // goes with it, so the others come first.
+    // Functions that lost (or gained) .call: a lost (gained) .return of
+    // theirs repeats it, so it comes after the others, and only with all.
     let with = |category: Category| -> BTreeSet<&str> {
         changes
             .iter()
@@ -157,11 +157,7 @@ pub fn render_text(a: &Side, b: &Side, changes: &[Change], all: bool) -> String 
             Category::GainedReturn => (implied(changes, category, &gained_call), "gained .call"),
             _ => (0, ""),
         };
-        let mut head = format!(
-            "
-{heading} ({}",
-            rows.len()
-        );
+        let mut head = format!("\n{heading} ({}", rows.len());
         if implied > 0 {
             let _ = write!(head, ", {implied} of them under {other} too");
         }
