@@ -87,6 +87,14 @@ const CASES: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "diff-aarch64-vmlinux-alt.txt",
+        &[
+            "diff",
+            "corpora/aarch64/vmlinux",
+            "corpora/aarch64/vmlinux-alt",
+        ],
+    ),
+    (
         "diff-x86_64-O2-O3.txt",
         &[
             "diff",

@@ -262,3 +262,77 @@ fn folded_and_jsonl_forms_are_documented() {
         assert!(seen.contains(key), "no corpus report has {key}");
     }
 }
+
+/// The `diff` JSON form: its keys, every category in order with its count,
+/// and every category and change field named in docs/report-schema.md.
+#[test]
+fn diff_json_is_documented() {
+    let doc = std::fs::read_to_string(root().join("docs/report-schema.md")).unwrap();
+    let start = doc
+        .find("- `diff --format json`")
+        .expect("diff in the schema doc");
+    let para = &doc[start..];
+    let para = &para[..para.find("\n\n").unwrap_or(para.len())];
+    let categories = [
+        "lost-call",
+        "lost-return",
+        "blacklist",
+        "new-clone",
+        "vanished-clone",
+        "inline-count",
+        "gained-call",
+        "gained-return",
+        "line",
+    ];
+    for key in categories {
+        assert!(para.contains(&format!("`{key}`")), "{key} undocumented");
+    }
+    let mut fields = BTreeSet::new();
+    for (a, b) in [
+        ("aarch64/dwarf-O0.so", "aarch64/dwarf-O2.so"),
+        ("x86_64/vmlinux", "x86_64/vmlinux-alt"),
+        ("ppc64/vmlinux", "ppc64/vmlinux-alt"),
+    ] {
+        let (a, b) = (
+            fixture(a).display().to_string(),
+            fixture(b).display().to_string(),
+        );
+        let out = common::probesafe(["diff", &a, &b, "--format", "json"]);
+        assert_eq!(out.status.code(), Some(0));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let keys: BTreeSet<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            BTreeSet::from(["tool", "a", "b", "totals", "categories", "changes"])
+        );
+        let changes = v["changes"].as_array().unwrap();
+        let listed: Vec<&str> = v["categories"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["category"].as_str().unwrap())
+            .collect();
+        assert_eq!(listed, categories);
+        for c in v["categories"].as_array().unwrap() {
+            let n = changes
+                .iter()
+                .filter(|x| x["change"] == c["category"])
+                .count();
+            assert_eq!(c["count"], n, "{c}");
+        }
+        for c in changes {
+            assert!(categories.contains(&c["change"].as_str().unwrap()), "{c}");
+            fields.extend(c.as_object().unwrap().keys().cloned());
+        }
+    }
+    for field in &fields {
+        assert!(
+            para.contains(&format!("`{field}`"))
+                || para.contains(&format!("{{{field}"))
+                || para.contains(&format!(" {field}}}"))
+                || para.contains(&format!(" {field},")),
+            "change field {field} undocumented"
+        );
+    }
+    assert!(fields.len() >= 5, "{fields:?}");
+}

@@ -261,6 +261,11 @@ pub struct DiffArgs {
     /// Write to FILE (atomically) instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Text: print every row. Without it, each category prints its first 20
+    /// rows and a source-line row its first 8 functions, with a line
+    /// saying how many were left out (JSON always holds every change).
+    #[arg(long)]
+    pub all: bool,
 }
 
 // The flags of `probesafe selftest` (no doc comment: clap would take it for

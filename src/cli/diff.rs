@@ -16,6 +16,8 @@ use super::deliver::unsupported;
 use super::output::emit;
 
 pub fn run(args: DiffArgs) -> Result<ExitCode> {
+    // One build after the other, each reduced to what the comparison needs
+    // before the next is loaded: the peak is one build's DWARF and survey.
     let mut sides = Vec::new();
     for path in [&args.a, &args.b] {
         let binary = Binary::open(path)?;
@@ -25,12 +27,13 @@ pub fn run(args: DiffArgs) -> Result<ExitCode> {
             .as_ref()
             .map(|d| survey::line_map(&binary, d))
             .unwrap_or_default();
-        sides.push((s, lines));
+        sides.push(survey::Side::new(s, lines));
     }
-    let changes = survey::diff(&sides[0].0, &sides[1].0, &sides[0].1, &sides[1].1);
+    let (a, b) = (&sides[0], &sides[1]);
+    let changes = survey::diff(a, b);
     let text = match args.format {
-        Format::Json => diff::to_json(&sides[0].0, &sides[1].0, &changes)?,
-        Format::Text => diff::render_text(&sides[0].0, &sides[1].0, &changes),
+        Format::Json => diff::to_json(a, b, &changes)?,
+        Format::Text => diff::render_text(a, b, &changes, args.all),
         f @ (Format::Sarif | Format::Junit | Format::Jsonl | Format::Blacklist) => {
             return Err(unsupported("diff", f))
         }

@@ -22,7 +22,7 @@ use crate::load::Binary;
 use crate::point::glob_match;
 use crate::report::{hex, BinaryInfo, Tool};
 
-pub use diff::{diff, line_map, Change};
+pub use diff::{diff, line_delta, line_map, Category, Change, LineDelta, LineMap, Side};
 
 /// Suffixes GCC and Clang give compiler clones of a function.
 const CLONE_MARKERS: &[&str] = &[
