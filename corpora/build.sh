@@ -28,6 +28,8 @@
 #                        atomics.c kcontext.c + the arch's llsc/tm assembly
 #   kmod-windows.ko      ET_REL, ld -r of kmodule.c kcontext.c atomics.c blacklist.c handlers.c
 #                        + the arch's llsc/tm assembly: a module with the window cases
+#   vmlinux-null         ppc64, ppc64le: ET_EXEC via src/null.lds at 0xc000000000000000,
+#                        src/null_ppc64.S: LL/SC windows left through a null pointer
 #   txnest.so            ET_DYN, src/tm_nested_<arch>.S: nested transactions, POWER tendall,
 #                        the status test after a begin
 #   gdbwrites            ET_EXEC, static, no libc: gdbwrites.c + gdbdriver.c (x86_64, aarch64,
@@ -344,6 +346,22 @@ build_kmodwin ppc64 powerpc64-linux-gnu-gcc "-mabi=elfv1 -mcpu=power8" "$KPPC" \
 	llsc_ppc64: tm_ppc64:-mhtm
 build_kmodwin ppc64le powerpc64le-linux-gnu-gcc "-mabi=elfv2 -mcpu=power8" "$KPPC" \
 	llsc_ppc64: tm_ppc64:-mhtm
+# ---- vmlinux-null (ppc64, ppc64le; new files only) ------------------------
+#   vmlinux-null  ET_EXEC through src/null.lds at 0xc000000000000000, whose
+#                 first byte is code (the kernel's endian fixup): src/null_ppc64.S,
+#                 LL/SC windows left through a null pointer (bctr, blr to 0)
+build_null() {
+	local t=$1 cc=$2 acflags=$3 kcflags=$4
+	local o=$tmp/$t
+	mkdir -p "$o" "$t"
+	$cc $ASFLAGS $acflags $kcflags -c src/null_ppc64.S -o "$o/null_ppc64.k.o"
+	$cc $acflags $LDFLAGS -static -no-pie -T src/null.lds \
+		-Wl,--defsym=KERNEL_BASE=0xc000000000000000 -Wl,--no-warn-rwx-segments \
+		-o "$t/vmlinux-null" "$o/null_ppc64.k.o"
+	echo "built $t vmlinux-null"
+}
+build_null ppc64 powerpc64-linux-gnu-gcc "-mabi=elfv1 -mcpu=power8" "$KPPC"
+build_null ppc64le powerpc64le-linux-gnu-gcc "-mabi=elfv2 -mcpu=power8" "$KPPC"
 build_asm x86_64 gcc "-fcf-protection=none" tm_nested_x86_64 txnest.so
 build_asm aarch64 aarch64-linux-gnu-gcc "${A64/armv8-a/armv8-a+tme}" tm_nested_aarch64 txnest.so
 build_asm aarch64-lse aarch64-linux-gnu-gcc "${A64LSE/+lse/+lse+tme}" tm_nested_aarch64 txnest.so

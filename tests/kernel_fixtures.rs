@@ -1,5 +1,6 @@
 //! Kernel-style fixtures beyond the manifest's verdicts: the module
-//! `kmod-windows.ko` (ET_REL) runs on its own relocated data. Each test
+//! `kmod-windows.ko` (ET_REL) runs on its own relocated data, and a branch
+//! to a null pointer in a POWER kernel image is named as one. Each test
 //! names what was wrong before.
 
 mod common;
@@ -51,5 +52,33 @@ fn module_windows_run_on_relocated_data() {
             d["start"], "function entry",
             "{file} {spec}: the entry must pass the .data check and reach the window: {d}"
         );
+    }
+}
+
+/// Was: in POWER real mode address 0 is the low alias of a kernel linked
+/// at 0xc000000000000000, so a trial that branched through a null pointer
+/// ran the image's first instructions (the endian fixup `tdi 0,0,0x48`,
+/// here then a `trap`) and the fault was blamed on them: "fault at
+/// 0xc00000000000000c `trap` (program interrupt ...)". Now the run stops
+/// at the fetch of address 0 and names the branch.
+#[test]
+fn power_null_branch_is_a_fetch_at_zero() {
+    for target in ["ppc64", "ppc64le"] {
+        let file = format!("{target}/vmlinux-null");
+        for (spec, branch, at) in [
+            ("null_tail+0x4", "bctr", "0xc000000000000048"),
+            ("null_return+0x4", "blr", "0xc000000000000088"),
+        ] {
+            let d = dynamic(&file, spec, FindingKind::LlscReservationLoss);
+            assert_eq!(d["outcome"], "inconclusive", "{file} {spec}: {d}");
+            let exits = d["exits"].as_array().expect("exits");
+            assert!(!exits.is_empty(), "{file} {spec}: {d}");
+            let want = format!(
+                "fault at 0x0 (FETCH: a branch to address 0, a null pointer, from `{branch}` at {at})"
+            );
+            for e in exits {
+                assert_eq!(e.as_str(), Some(want.as_str()), "{file} {spec}");
+            }
+        }
     }
 }
