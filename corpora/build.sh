@@ -26,6 +26,10 @@
 #   kimage               ET_EXEC, static, src/vmlinux.lds at the kernel's base address
 #                        (arm64 0xffff800008010000 as Debian's 6.1): start.c blacklist.c
 #                        atomics.c kcontext.c + the arch's llsc/tm assembly
+#   kmod-windows.ko      ET_REL, ld -r of kmodule.c kcontext.c atomics.c blacklist.c handlers.c
+#                        + the arch's llsc/tm assembly: a module with the window cases
+#   vmlinux-null         ppc64, ppc64le: ET_EXEC via src/null.lds at 0xc000000000000000,
+#                        src/null_ppc64.S: LL/SC windows left through a null pointer
 #   txnest.so            ET_DYN, src/tm_nested_<arch>.S: nested transactions, POWER tendall,
 #                        the status test after a begin
 #   gdbwrites            ET_EXEC, static, no libc: gdbwrites.c + gdbdriver.c (x86_64, aarch64,
@@ -305,6 +309,59 @@ build_kimage ppc64 powerpc64-linux-gnu-gcc "-mabi=elfv1 -mcpu=power8" "$KPPC" 0x
 	llsc_ppc64: tm_ppc64:-mhtm sysreg_ppc64:
 build_kimage ppc64le powerpc64le-linux-gnu-gcc "-mabi=elfv2 -mcpu=power8" "$KPPC" 0xc000000000010000 \
 	llsc_ppc64: tm_ppc64:-mhtm sysreg_ppc64:
+# ---- kmod-windows.ko: a module with the hazard cases (new files only) ----
+# build_kmodwin TARGET CC "ARCH-CFLAGS" "KERNEL-CFLAGS" "ASM:EXTRA-ASFLAGS..."
+#   kmod-windows.ko  ET_REL, `ld -r` of kernel-style objects as Kbuild links
+#                    a module: kmodule.c (the module's .bss lock word and
+#                    .data operand reached through relocations, a call to
+#                    another object's function), kcontext.c, atomics.c,
+#                    blacklist.c, handlers.c and the arch's LL/SC and
+#                    transaction assembly; every reference between them is
+#                    a relocation the loader applies
+build_kmodwin() {
+	local t=$1 cc=$2 acflags=$3 kcflags=$4
+	shift 4
+	local o=$tmp/$t/kmodwin
+	mkdir -p "$o" "$t"
+	local objs=() c a s extra
+	for c in kmodule kcontext atomics blacklist handlers; do
+		$cc $CFLAGS $acflags $kcflags -c "src/$c.c" -o "$o/$c.o"
+		objs+=("$o/$c.o")
+	done
+	for a in "$@"; do
+		s=${a%%:*}; extra=${a#*:}
+		$cc $ASFLAGS $acflags $extra -fno-pic -fno-pie -c "src/$s.S" -o "$o/$s.o"
+		objs+=("$o/$s.o")
+	done
+	$cc $acflags -nostdlib -r -o "$t/kmod-windows.ko" "${objs[@]}"
+	echo "built $t kmod-windows.ko"
+}
+build_kmodwin x86_64 gcc "-fcf-protection=none" "$KX86" \
+	tm_x86_64:
+build_kmodwin aarch64 aarch64-linux-gnu-gcc "$A64" "$KA64" \
+	llsc_aarch64: tm_aarch64:-march=armv8-a+tme
+build_kmodwin aarch64-lse aarch64-linux-gnu-gcc "$A64LSE" "$KA64" \
+	llsc_aarch64: tm_aarch64:-march=armv8.1-a+lse+tme
+build_kmodwin ppc64 powerpc64-linux-gnu-gcc "-mabi=elfv1 -mcpu=power8" "$KPPC" \
+	llsc_ppc64: tm_ppc64:-mhtm
+build_kmodwin ppc64le powerpc64le-linux-gnu-gcc "-mabi=elfv2 -mcpu=power8" "$KPPC" \
+	llsc_ppc64: tm_ppc64:-mhtm
+# ---- vmlinux-null (ppc64, ppc64le; new files only) ------------------------
+#   vmlinux-null  ET_EXEC through src/null.lds at 0xc000000000000000, whose
+#                 first byte is code (the kernel's endian fixup): src/null_ppc64.S,
+#                 LL/SC windows left through a null pointer (bctr, blr to 0)
+build_null() {
+	local t=$1 cc=$2 acflags=$3 kcflags=$4
+	local o=$tmp/$t
+	mkdir -p "$o" "$t"
+	$cc $ASFLAGS $acflags $kcflags -c src/null_ppc64.S -o "$o/null_ppc64.k.o"
+	$cc $acflags $LDFLAGS -static -no-pie -T src/null.lds \
+		-Wl,--defsym=KERNEL_BASE=0xc000000000000000 -Wl,--no-warn-rwx-segments \
+		-o "$t/vmlinux-null" "$o/null_ppc64.k.o"
+	echo "built $t vmlinux-null"
+}
+build_null ppc64 powerpc64-linux-gnu-gcc "-mabi=elfv1 -mcpu=power8" "$KPPC"
+build_null ppc64le powerpc64le-linux-gnu-gcc "-mabi=elfv2 -mcpu=power8" "$KPPC"
 build_asm x86_64 gcc "-fcf-protection=none" tm_nested_x86_64 txnest.so
 build_asm aarch64 aarch64-linux-gnu-gcc "${A64/armv8-a/armv8-a+tme}" tm_nested_aarch64 txnest.so
 build_asm aarch64-lse aarch64-linux-gnu-gcc "${A64LSE/+lse/+lse+tme}" tm_nested_aarch64 txnest.so

@@ -179,6 +179,29 @@ const CASES: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "check-dynamic-aarch64-kmod.json",
+        &[
+            "check",
+            "corpora/aarch64/kmod-windows.ko",
+            "--format",
+            "json",
+            "mod_take+0x44",
+            "kdata_add+0x18",
+            "tm_fallback+0xc",
+        ],
+    ),
+    (
+        "check-dynamic-ppc64le-null.json",
+        &[
+            "check",
+            "corpora/ppc64le/vmlinux-null",
+            "--format",
+            "json",
+            "null_tail+0x4",
+            "null_return+0x4",
+        ],
+    ),
+    (
         "check-dynamic-x86_64-handlers.json",
         &[
             "check",

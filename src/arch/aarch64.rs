@@ -235,6 +235,16 @@ impl ArchSpec for Aarch64 {
             elf::R_AARCH64_CONDBR19 => RelocKind::A64Branch19,
             elf::R_AARCH64_TSTBR14 => RelocKind::A64Branch14,
             elf::R_AARCH64_RELATIVE => RelocKind::Relative,
+            elf::R_AARCH64_ADR_PREL_PG_HI21 | elf::R_AARCH64_ADR_PREL_PG_HI21_NC => {
+                RelocKind::A64AdrPage21
+            }
+            elf::R_AARCH64_ADD_ABS_LO12_NC | elf::R_AARCH64_LDST8_ABS_LO12_NC => {
+                RelocKind::A64Lo12 { shift: 0 }
+            }
+            elf::R_AARCH64_LDST16_ABS_LO12_NC => RelocKind::A64Lo12 { shift: 1 },
+            elf::R_AARCH64_LDST32_ABS_LO12_NC => RelocKind::A64Lo12 { shift: 2 },
+            elf::R_AARCH64_LDST64_ABS_LO12_NC => RelocKind::A64Lo12 { shift: 3 },
+            elf::R_AARCH64_LDST128_ABS_LO12_NC => RelocKind::A64Lo12 { shift: 4 },
             _ => return None,
         })
     }

@@ -231,6 +231,47 @@ pub enum RelocKind {
     PpcBranch14,
     /// Dynamic RELATIVE: B + A, with the load base 0.
     Relative,
+    /// arm64 ADRP: the 21-bit page delta `Page(S + A) - Page(P)` in immlo:immhi.
+    A64AdrPage21,
+    /// arm64 ADD/LDR/STR `:lo12:`: bits 0..11 of S + A, scaled down by
+    /// `1 << shift` (the access size) into imm12.
+    A64Lo12 {
+        /// log2 of the access size (0 for ADD).
+        shift: u8,
+    },
+    /// ppc 16-bit field of a D-form or DS-form instruction.
+    Ppc16 {
+        /// What the field is relative to.
+        base: Ppc16Base,
+        /// Which half of the value it holds.
+        half: Ppc16Half,
+    },
+    /// ppc64 `R_PPC64_TOC`: the 64-bit TOC base (ELFv1 `.opd` descriptors).
+    PpcTocBase,
+}
+
+/// What a POWER 16-bit relocation's value is relative to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ppc16Base {
+    /// S + A (`ADDR16_*`).
+    Absolute,
+    /// S + A - P (`REL16_*`).
+    Place,
+    /// S + A - TOC base (`TOC16_*`).
+    Toc,
+}
+
+/// Which 16 bits of a POWER relocation's value go into the field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ppc16Half {
+    /// Bits 0..15 (`@l`).
+    Lo,
+    /// Bits 0..15 with the low two bits kept from the instruction (`@l`, DS-form).
+    LoDs,
+    /// Bits 16..31 (`@h`).
+    Hi,
+    /// Bits 16..31, adjusted for the sign of the low half (`@ha`).
+    Ha,
 }
 
 /// The POWER ABI of a ppc64 file (from `e_flags`).

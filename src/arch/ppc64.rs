@@ -209,7 +209,8 @@ impl ArchSpec for Ppc64 {
                 RelocKind::PpcBranch14
             }
             elf::R_PPC64_RELATIVE => RelocKind::Relative,
-            _ => return None,
+            elf::R_PPC64_TOC => RelocKind::PpcTocBase,
+            _ => return ppc16(r_type),
         })
     }
 
@@ -522,4 +523,26 @@ fn status_idiom(between: &[(&str, &str)]) -> Option<bool> {
     }
     // EQ is set when the value is 0: when "failed" is false, or "started" is.
     Some(!value_is_failed)
+}
+
+/// The 16-bit relocations of a module's code: `ADDR16_*` (an address
+/// built whole), `REL16_*` (an ELFv2 global entry's TOC set-up against
+/// `.TOC.`), `TOC16_*` (data through the TOC, `-mcmodel=medium`).
+fn ppc16(r_type: u32) -> Option<RelocKind> {
+    use crate::arch::{Ppc16Base as B, Ppc16Half as H};
+    let (base, half) = match r_type {
+        elf::R_PPC64_ADDR16_LO => (B::Absolute, H::Lo),
+        elf::R_PPC64_ADDR16_LO_DS => (B::Absolute, H::LoDs),
+        elf::R_PPC64_ADDR16_HI | elf::R_PPC64_ADDR16_HIGH => (B::Absolute, H::Hi),
+        elf::R_PPC64_ADDR16_HA | elf::R_PPC64_ADDR16_HIGHA => (B::Absolute, H::Ha),
+        elf::R_PPC64_REL16_LO => (B::Place, H::Lo),
+        elf::R_PPC64_REL16_HI => (B::Place, H::Hi),
+        elf::R_PPC64_REL16_HA => (B::Place, H::Ha),
+        elf::R_PPC64_TOC16 | elf::R_PPC64_TOC16_LO => (B::Toc, H::Lo),
+        elf::R_PPC64_TOC16_DS | elf::R_PPC64_TOC16_LO_DS => (B::Toc, H::LoDs),
+        elf::R_PPC64_TOC16_HI => (B::Toc, H::Hi),
+        elf::R_PPC64_TOC16_HA => (B::Toc, H::Ha),
+        _ => return None,
+    };
+    Some(RelocKind::Ppc16 { base, half })
 }

@@ -11,7 +11,7 @@ use unicorn_engine::Unicorn;
 use super::error::EmuError;
 use super::memory::{journal_zeroed_block, map_lazy_page, splitmix, write_journaled};
 use super::state::{CallRecord, Journaled, ScResult, ScStatus, State, Stop, Stub};
-use super::{interrupted, opener, run, Emulator, PAGE, SCRATCH_CODE, SENTINEL};
+use super::{interrupted, opener, run, Addressing, Emulator, PAGE, SCRATCH_CODE, SENTINEL};
 use crate::arch::Class;
 use crate::decode::Insn;
 
@@ -22,6 +22,15 @@ impl Emulator {
     pub(crate) fn add_global_hooks(&mut self) -> Result<(), EmuError> {
         let arch = self.arch;
         let uc_err = |operation: &str, e| EmuError::unicorn(arch, operation, None, e);
+        if self.table.addressing() == Addressing::RealMode {
+            // Address 0 is the low alias of a kernel linked at the base of
+            // its linear map: a branch there through a null pointer would
+            // run the kernel's first instruction. Added before the budget
+            // hook, which records the block that branched as the last one.
+            self.uc
+                .add_block_hook(0, 0, super::arch::on_block_at_zero)
+                .map_err(|e| uc_err("adding the null-branch hook", e))?;
+        }
         self.uc
             .add_mem_hook(
                 HookType::MEM_READ_UNMAPPED | HookType::MEM_WRITE_UNMAPPED,

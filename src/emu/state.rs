@@ -146,6 +146,9 @@ pub(crate) struct State {
     /// The last access to an address outside every mapping and the heap
     /// window: `(address, is a write)`.
     pub(crate) unmapped: Option<(u64, bool)>,
+    /// The branch (its CPU address) that took the run to address 0, a
+    /// null pointer (see [`super::arch::on_block_at_zero`]).
+    pub(crate) null_branch: Option<u64>,
     /// Instructions of the image the emulator must not execute itself,
     /// replaced in its copy of the code and modelled by the interrupt hook
     /// ([`super::arch::EmuArch::modelled_code`]): `(address, original

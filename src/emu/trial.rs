@@ -11,6 +11,7 @@ use super::run::{Exit, Outcome, ProbeMode, TraceEvent, Trial, TRIALS, UNCOUNTED}
 use super::state::Stop;
 use super::transaction::TxState;
 use super::{Emulator, PAGE, SENTINEL, STACK_BASE, STACK_SIZE};
+use crate::decode::Insn;
 
 impl Emulator {
     /// Read emulated memory (after a trial: what it left there).
@@ -287,11 +288,37 @@ impl Emulator {
         (regs, mem)
     }
 
+    /// The fault of a run that branched to address 0 from `at` (a CPU
+    /// address): a fetch at 0, named with the branch, not with whatever
+    /// the binary holds at 0's alias.
+    fn null_fetch(&self, at: u64) -> Exit {
+        let mut code = [0u8; 16];
+        let n = if self.uc.mem_read(at, &mut code).is_ok() {
+            16
+        } else if self.uc.mem_read(at, &mut code[..4]).is_ok() {
+            4
+        } else {
+            0
+        };
+        let from = self.from_cpu(at);
+        let text = crate::decode::Decoder::new(self.arch)
+            .ok()
+            .and_then(|d| d.decode(&code[..n], from).first().map(Insn::text))
+            .unwrap_or_else(|| "a branch".to_owned());
+        Exit::Fault {
+            pc: 0,
+            reason: format!(
+                "FETCH: a branch to address 0, a null pointer, from `{text}` at {from:#x}"
+            ),
+        }
+    }
+
     /// Forget the fault of an earlier run (before a new `emu_start`).
     pub(crate) fn clear_fault(&mut self) {
         let state = self.uc.get_data_mut();
         state.interrupt = None;
         state.unmapped = None;
+        state.null_branch = None;
     }
 
     /// The fault that ended a run: the interrupt a hook saw (at the
@@ -300,6 +327,9 @@ impl Emulator {
     pub(crate) fn fault(&mut self, e: Option<uc_error>) -> Option<Exit> {
         let state = self.uc.get_data_mut();
         let (interrupt, unmapped) = (state.interrupt.take(), state.unmapped.take());
+        if let Some(at) = state.null_branch.take() {
+            return Some(self.null_fetch(at));
+        }
         if let Some((intno, at)) = interrupt {
             return Some(Exit::Fault {
                 pc: self.from_cpu(at),

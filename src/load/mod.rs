@@ -196,6 +196,12 @@ impl Binary {
             },
         };
         binary.symbols = symbols::read_symbols(&binary, &file, &by_index, next_rel_addr)?;
+        if let Some(toc) = reloc::module_toc(&binary) {
+            // A module's `.TOC.` is the loader's TOC base, not an external.
+            for sym in binary.symbols.iter_mut().filter(|s| s.name == ".TOC.") {
+                sym.address = toc;
+            }
+        }
         reloc::apply(&mut binary, &file, &by_index)?;
         binary.functions = symbols::functions(&binary, &file)?;
         let fdes = ehframe::fde_ranges(&binary);

@@ -11,7 +11,7 @@ use object::read::elf::ElfFile64;
 use object::{Endianness, Object, ObjectSection, RelocationFlags, RelocationTarget};
 
 use super::{Binary, FileKind};
-use crate::arch::{Arch, RelocKind};
+use crate::arch::{Arch, Ppc16Base, Ppc16Half, RelocKind};
 use crate::error::Result;
 
 /// How to write one relocation: the architecture's table says
@@ -56,6 +56,13 @@ pub(super) fn apply(
                 let Some(how) = kind(binary.arch, r_type) else {
                     continue;
                 };
+                if how == RelocKind::PpcTocBase {
+                    // No symbol (index 0): the value is the TOC base.
+                    if let Some(toc) = module_toc(binary) {
+                        edits.push((base.wrapping_add(offset), how, toc));
+                    }
+                    continue;
+                }
                 let s = match reloc.target() {
                     RelocationTarget::Symbol(index) => {
                         match static_syms.get(index.0).copied().flatten() {
@@ -72,7 +79,14 @@ pub(super) fn apply(
                     RelocationTarget::Absolute => 0,
                     _ => continue,
                 };
-                let value = s.wrapping_add(reloc.addend() as u64);
+                let mut value = s.wrapping_add(reloc.addend() as u64);
+                if let RelocKind::Ppc16 {
+                    base: Ppc16Base::Toc,
+                    ..
+                } = how
+                {
+                    value = value.wrapping_sub(module_toc(binary).unwrap_or(0));
+                }
                 edits.push((base.wrapping_add(offset), how, value));
             }
         }
@@ -104,10 +118,40 @@ pub(super) fn apply(
             edits.push((place, how, s.wrapping_add(reloc.addend() as u64)));
         }
     }
-    for (place, how, value) in edits {
+    // Branches last: an ELFv1 module's `bl helper` names helper's `.opd`
+    // descriptor, and branches to its code (as the linker makes it), so
+    // the descriptors must hold their relocated code addresses first.
+    let branch = |how: RelocKind| matches!(how, RelocKind::PpcBranch24 | RelocKind::PpcBranch14);
+    for &(place, how, value) in edits.iter().filter(|e| !branch(e.1)) {
+        write(binary, place, how, value);
+    }
+    for &(place, how, value) in edits.iter().filter(|e| branch(e.1)) {
+        let value = match binary.kind {
+            FileKind::Rel => binary.deref_descriptor(value).unwrap_or(value),
+            _ => value,
+        };
         write(binary, place, how, value);
     }
     Ok(())
+}
+
+/// The TOC base of a POWER module, as the kernel's module loader sets it
+/// (`my_r2`, arch/powerpc/kernel/module_64.c): 0x8000 past the start of
+/// its `.toc` section; without one the kernel uses the `.stubs` section it
+/// adds, which probesafe does not lay out, so the module's first section
+/// stands in. `.TOC.` (the ELFv2 global entries' `REL16` pair), `TOC16_*`
+/// (data through r2) and `R_PPC64_TOC` (ELFv1 descriptors) all resolve to
+/// it. `None` off POWER and for linked files (their `.TOC.` is a symbol).
+pub(super) fn module_toc(binary: &Binary) -> Option<u64> {
+    if binary.kind != FileKind::Rel || binary.ppc_abi.is_none() {
+        return None;
+    }
+    let toc = binary
+        .sections
+        .iter()
+        .find(|s| s.name == ".toc")
+        .or_else(|| binary.sections.first())?;
+    Some(toc.address.wrapping_add(0x8000))
 }
 
 /// The RELATIVE entries of the SHT_RELA sections that apply to no section
@@ -155,7 +199,10 @@ fn write(binary: &mut Binary, place: u64, how: RelocKind, value: u64) {
         return;
     };
     let width = match how {
-        RelocKind::Abs64 | RelocKind::Relative => 8,
+        RelocKind::Abs64 | RelocKind::Relative | RelocKind::PpcTocBase => 8,
+        // A POWER half16 field: the relocation's offset is the halfword
+        // itself (+2 into the instruction word big-endian, +0 little).
+        RelocKind::Ppc16 { .. } => 2,
         _ => 4,
     };
     let Some(bytes) = at
@@ -174,6 +221,29 @@ fn write(binary: &mut Binary, place: u64, how: RelocKind, value: u64) {
         bytes.copy_from_slice(&v);
         return;
     }
+    if let RelocKind::Ppc16 { base, half } = how {
+        let old = if big {
+            u16::from_be_bytes([bytes[0], bytes[1]])
+        } else {
+            u16::from_le_bytes([bytes[0], bytes[1]])
+        };
+        let v = match base {
+            Ppc16Base::Place => pcrel,
+            Ppc16Base::Absolute | Ppc16Base::Toc => value,
+        };
+        let new = match half {
+            Ppc16Half::Lo => v as u16,
+            Ppc16Half::LoDs => (v as u16 & 0xfffc) | (old & 3),
+            Ppc16Half::Hi => (v >> 16) as u16,
+            Ppc16Half::Ha => (v.wrapping_add(0x8000) >> 16) as u16,
+        };
+        bytes.copy_from_slice(&if big {
+            new.to_be_bytes()
+        } else {
+            new.to_le_bytes()
+        });
+        return;
+    }
     let old = {
         let b: [u8; 4] = [bytes[0], bytes[1], bytes[2], bytes[3]];
         if big {
@@ -190,7 +260,22 @@ fn write(binary: &mut Binary, place: u64, how: RelocKind, value: u64) {
         RelocKind::A64Branch14 => (old & !(0x3fff << 5)) | (((pcrel >> 2) as u32 & 0x3fff) << 5),
         RelocKind::PpcBranch24 => (old & !0x03ff_fffc) | (pcrel as u32 & 0x03ff_fffc),
         RelocKind::PpcBranch14 => (old & !0xfffc) | (pcrel as u32 & 0xfffc),
-        RelocKind::Abs64 | RelocKind::Relative => unreachable!("8-byte writes handled above"),
+        RelocKind::A64AdrPage21 => {
+            let pages = ((value & !0xfff).wrapping_sub(place & !0xfff) >> 12) as u32;
+            (old & !((3 << 29) | (0x7ffff << 5)))
+                | ((pages & 3) << 29)
+                | (((pages >> 2) & 0x7ffff) << 5)
+        }
+        RelocKind::A64Lo12 { shift } => {
+            let imm = ((value & 0xfff) >> shift) as u32;
+            (old & !(0xfff << 10)) | ((imm & 0xfff) << 10)
+        }
+        RelocKind::Abs64
+        | RelocKind::Relative
+        | RelocKind::PpcTocBase
+        | RelocKind::Ppc16 { .. } => {
+            unreachable!("8- and 2-byte writes handled above")
+        }
     };
     let v = if big {
         new.to_be_bytes()

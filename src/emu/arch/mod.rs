@@ -29,7 +29,7 @@ mod aarch64;
 mod ppc64;
 mod x86_64;
 
-pub(crate) use ppc64::enter_64bit_real_mode;
+pub(crate) use ppc64::{enter_64bit_real_mode, on_block_at_zero};
 
 use unicorn_engine::unicorn_const::{Arch as UcArch, Mode};
 

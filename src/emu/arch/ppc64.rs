@@ -389,6 +389,54 @@ fn on_interrupt(uc: &mut Unicorn<'_, State>, intno: u32) {
     let _ = uc.reg_write(RegisterPPC::PC, SYSCALL_RETURN);
 }
 
+/// The branch to a register (`bclr`, `bcctr`, `bctar`, any form) that
+/// ends the block that ran before the run reached address 0, if its
+/// register holds 0 (`bcctr`, `bclr` without link; `bclrl` has replaced
+/// LR and `bctar`'s TAR is not checked). In real mode the CPU address 0 is
+/// also the low alias of a kernel linked at 0xc000000000000000 (its
+/// `_stext`), so without this a null pointer ran the kernel's first
+/// instruction and the trial faulted there, blamed on it. A run that
+/// starts at 0 (a function at the image's first byte) is not one.
+fn branch_to_null(uc: &Unicorn<'_, State>) -> Option<u64> {
+    let state = uc.get_data();
+    if state.blocks == 0 || state.region.0 == 0 {
+        return None;
+    }
+    let (prev, len) = state.last_block;
+    let at = prev.checked_add(u64::from(len))?.checked_sub(4)?;
+    let mut b = [0u8; 4];
+    uc.mem_read(at, &mut b).ok()?;
+    let word = if state.big_endian {
+        u32::from_be_bytes(b)
+    } else {
+        u32::from_le_bytes(b)
+    };
+    if word >> 26 != 19 {
+        return None;
+    }
+    let link = word & 1 == 1;
+    let target = match (word >> 1) & 0x3ff {
+        16 if link => None,
+        16 => Some(RegisterPPC::LR),
+        528 => Some(RegisterPPC::CTR),
+        560 => None,
+        _ => return None,
+    };
+    match target {
+        Some(reg) if uc.reg_read(reg).ok()? != 0 => None,
+        _ => Some(at),
+    }
+}
+
+/// The block hook at CPU address 0 (real mode): a branch through a null
+/// pointer stops the run before the code there executes.
+pub(crate) fn on_block_at_zero(uc: &mut Unicorn<'_, State>, _addr: u64, _size: u32) {
+    if let Some(at) = branch_to_null(uc) {
+        uc.get_data_mut().null_branch = Some(at);
+        let _ = uc.emu_stop();
+    }
+}
+
 /// The self-test: a 64-bit store and load above 4 GiB, the byte order,
 /// the LL/SC pair unprobed and with an exception return in between.
 fn self_test(arch: Arch, emu: &mut Emulator, code_at: u64, high: u64) -> Vec<Check> {
