@@ -46,8 +46,11 @@ pub struct ChunkControl<'c> {
     pub prior: &'c PriorPoints<'c>,
     /// Called with each function analysed (not the prior ones): its index,
     /// its points and the end of each point's instruction.
-    pub done: &'c (dyn Fn(usize, &[Point], &[u64]) + Sync),
+    pub done: &'c FunctionDone<'c>,
 }
+
+/// See [`ChunkControl::done`].
+pub type FunctionDone<'c> = dyn Fn(usize, &[Point], &[u64]) + Sync + 'c;
 
 /// See [`ChunkControl::prior`].
 pub type PriorPoints<'c> =
