@@ -290,8 +290,18 @@ fn resume_after_sigterm_gives_the_uninterrupted_report() {
     assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
     assert!(stderr(&out).contains("interrupted"), "{}", stderr(&out));
     assert!(!report.exists(), "no report from an interrupted run");
-    let saved: Value = serde_json::from_slice(&std::fs::read(&checkpoint).unwrap()).unwrap();
-    let done = saved["functions"].as_object().unwrap().len();
+    // JSON Lines: the header, then one line per finished function.
+    let saved = std::fs::read_to_string(&checkpoint).unwrap();
+    let mut lines = saved
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap());
+    let header = lines.next().unwrap();
+    assert_eq!(header["header"]["format"], "probesafe-fuzz-checkpoint");
+    let done = lines
+        .inspect(|l| {
+            assert!(l["points"].as_array().unwrap().len() == l["ends"].as_array().unwrap().len())
+        })
+        .count();
     assert!(done > 0 && done < 36, "{done} functions in the checkpoint");
 
     let out = run("2").wait_with_output().unwrap();
@@ -312,6 +322,48 @@ fn resume_after_sigterm_gives_the_uninterrupted_report() {
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("other options"), "{}", stderr(&out));
     assert_eq!(stderr(&out).lines().count(), 1);
+}
+
+/// A checkpoint whose last line was cut short (the run killed with
+/// SIGKILL while it appended) resumes: the cut function is done again and
+/// the report is the uninterrupted one. A checkpoint holds points, not a
+/// report form: one written by a JSON run completes a deny-list run, whose
+/// ranges need the instruction ends it keeps.
+#[test]
+fn a_checkpoint_cut_mid_line_resumes_to_the_same_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = arg(&fixture("aarch64/hazards.so"));
+    let checkpoint = dir.path().join("ck.jsonl");
+    let ck = arg(&checkpoint);
+    let base = ["fuzz", bin.as_str(), "--cases", "4", "--jobs", "2"];
+    let json = [&base[..], &["--format", "json"]].concat();
+    let blacklist = [&base[..], &["--format", "blacklist"]].concat();
+    let whole = stdout_of(&json);
+    let whole_blacklist = stdout_of(&blacklist);
+    assert!(
+        !whole_blacklist.is_empty(),
+        "the corpus has hazardous ranges"
+    );
+    assert!(stdout_of(&[&json[..], &["--checkpoint", &ck]].concat()) == whole);
+    let text = std::fs::read_to_string(&checkpoint).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines.len() > 10, "{} lines", lines.len());
+    // The header, half the functions, and half of the next line.
+    let keep = lines.len() / 2;
+    let cut = lines[..keep].join("\n") + "\n" + &lines[keep][..lines[keep].len() / 2];
+    std::fs::write(&checkpoint, &cut).unwrap();
+    assert!(stdout_of(&[&json[..], &["--checkpoint", &ck]].concat()) == whole);
+    // Now whole again: every line parses.
+    let text = std::fs::read_to_string(&checkpoint).unwrap();
+    assert_eq!(text.lines().count(), lines.len());
+    for line in text.lines() {
+        serde_json::from_str::<Value>(line).unwrap();
+    }
+    std::fs::write(&checkpoint, &cut).unwrap();
+    assert!(
+        stdout_of(&[&blacklist[..], &["--checkpoint", &ck]].concat()) == whole_blacklist,
+        "the deny-list from a checkpoint differs"
+    );
 }
 
 /// The OASIS SARIF 2.1.0 schema, with its two broken patterns fixed.

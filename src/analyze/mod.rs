@@ -33,6 +33,29 @@ pub struct RunControl<'c> {
     pub done: &'c (dyn Fn(usize, &[Point]) + Sync),
 }
 
+/// How a chunked run ([`Analyzer::run_chunked_with`]) is steered: a flag
+/// that stops it, the functions whose points come from elsewhere (a
+/// checkpoint) rather than from analysing them again, and a callback for
+/// each function analysed.
+pub struct ChunkControl<'c> {
+    /// Set to stop: workers take no new function once it is set, and the
+    /// chunk under way is not given to the sink.
+    pub stop: &'c std::sync::atomic::AtomicBool,
+    /// The points of function `index` and the end of each point's
+    /// instruction, when they are known already.
+    pub prior: &'c PriorPoints<'c>,
+    /// Called with each function analysed (not the prior ones): its index,
+    /// its points and the end of each point's instruction.
+    pub done: &'c FunctionDone<'c>,
+}
+
+/// See [`ChunkControl::done`].
+pub type FunctionDone<'c> = dyn Fn(usize, &[Point], &[u64]) + Sync + 'c;
+
+/// See [`ChunkControl::prior`].
+pub type PriorPoints<'c> =
+    dyn Fn(usize) -> Option<crate::error::Result<(Vec<Point>, Vec<u64>)>> + Sync + 'c;
+
 /// Resolves specs, produces static findings and confirms them dynamically.
 #[derive(Debug)]
 pub struct Analyzer<'b> {

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use rayon::prelude::*;
 
 use super::select::Wanted;
-use super::{Analyzer, RunControl, Selection};
+use super::{Analyzer, ChunkControl, RunControl, Selection};
 use crate::cfg::Exit;
 use crate::decode::Decoder;
 use crate::error::{Error, Result};
@@ -267,6 +267,28 @@ impl Analyzer<'_> {
         done: &(dyn Fn(usize, &[Point]) + Sync),
         sink: &mut (dyn FnMut(Vec<Point>, Vec<u64>) -> Result<()> + Send),
     ) -> Result<()> {
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let control = ChunkControl {
+            stop: &stop,
+            prior: &|_| None,
+            done: &|i, points, _| done(i, points),
+        };
+        self.run_chunked_with(selection, jobs, &control, sink)
+            .map(|_| ())
+    }
+
+    /// [`Analyzer::run_chunked`] steered by `control`: the functions
+    /// `control.prior` knows are taken from it instead of being analysed
+    /// (they go to the sink in their place in address order), and once
+    /// `control.stop` is set no new function is taken and no chunk is
+    /// given to the sink any more. Whether every chunk went to the sink.
+    pub fn run_chunked_with(
+        &self,
+        selection: &Selection,
+        jobs: Option<usize>,
+        control: &ChunkControl<'_>,
+        sink: &mut (dyn FnMut(Vec<Point>, Vec<u64>) -> Result<()> + Send),
+    ) -> Result<bool> {
         const CHUNK_POINTS: u64 = 1 << 15;
         let arch = self.binary.arch;
         let align = crate::arch::spec(arch).insn_align();
@@ -290,41 +312,63 @@ impl Analyzer<'_> {
         if !current.is_empty() {
             chunks.push(current);
         }
-        let analyse_chunk = |chunk: &[(usize, &Wanted)]| -> Result<(Vec<Point>, Vec<u64>)> {
-            let per_function: Vec<(Vec<Point>, Vec<u64>)> = chunk
+        let stopped =
+            || control.stop.load(std::sync::atomic::Ordering::Relaxed) || crate::emu::interrupted();
+        // `None`: a chunk cut short by a stop.
+        type Chunk = Option<(Vec<Point>, Vec<u64>)>;
+        let analyse_chunk = |chunk: &[(usize, &Wanted)]| -> Result<Chunk> {
+            let per_function: Vec<Option<(Vec<Point>, Vec<u64>)>> = chunk
                 .par_iter()
                 .with_max_len(1)
                 .map_init(
                     || Decoder::new(arch),
-                    |decoder, (i, wanted)| -> Result<(Vec<Point>, Vec<u64>)> {
+                    |decoder, (i, wanted)| -> Result<Option<(Vec<Point>, Vec<u64>)>> {
+                        if let Some(known) = (control.prior)(*i) {
+                            return known.map(Some);
+                        }
                         let decoder = decoder.as_ref().map_err(|e| Error::Disassembler {
                             arch: arch.name(),
                             reason: e.to_string(),
                         })?;
+                        if stopped() {
+                            return Ok(None);
+                        }
                         let (points, ends) = self.function_points_ends(decoder, *i, wanted);
-                        done(*i, &points);
-                        Ok((points, ends))
+                        // Interrupted while it ran: its trials were cut
+                        // short, so its points are not kept.
+                        if stopped() {
+                            return Ok(None);
+                        }
+                        (control.done)(*i, &points, &ends);
+                        Ok(Some((points, ends)))
                     },
                 )
                 .collect::<Result<_>>()?;
+            let Some(per_function) = per_function.into_iter().collect::<Option<Vec<_>>>() else {
+                return Ok(None);
+            };
             let mut pairs: Vec<(Point, u64)> = per_function
                 .into_iter()
                 .flat_map(|(points, ends)| points.into_iter().zip(ends))
                 .collect();
             pairs.sort_by_key(|(p, _)| p.address_value());
-            Ok(pairs.into_iter().unzip())
+            Ok(Some(pairs.into_iter().unzip()))
         };
-        let mut drive = || -> Result<()> {
-            let mut pending: Option<(Vec<Point>, Vec<u64>)> = None;
+        let mut drive = || -> Result<bool> {
+            let mut pending: Chunk = None;
             for chunk in &chunks {
                 let (written, analysed) = rayon::join(
                     || pending.take().map_or(Ok(()), |(p, e)| sink(p, e)),
                     || analyse_chunk(chunk),
                 );
                 written?;
-                pending = Some(analysed?);
+                match analysed? {
+                    Some(analysed) => pending = Some(analysed),
+                    None => return Ok(false),
+                }
             }
-            pending.map_or(Ok(()), |(p, e)| sink(p, e))
+            pending.map_or(Ok(()), |(p, e)| sink(p, e))?;
+            Ok(true)
         };
         match jobs {
             Some(n) => rayon::ThreadPoolBuilder::new()

@@ -13,7 +13,7 @@ use probesafe::analyze::{balance, reference, scope};
 use probesafe::analyze::{Analyzer, RunControl, Selection};
 use probesafe::load::Binary;
 use probesafe::point::PointSpec;
-use probesafe::report::{stream, Layout, Point, Report};
+use probesafe::report::{stream, Layout, Point, Report, Unresolved};
 use probesafe::Error;
 
 use super::args::{Common, Format};
@@ -127,12 +127,21 @@ pub fn analyse(
     specs.print_unresolved();
     let unresolved = specs.unresolved();
     let progress = Progress::of_functions(analyzer.point_estimates(&selection));
-    // A report with unresolved specs is written whole (the streamed forms
-    // have no place for them); so is one that needs every point first.
-    if unresolved.is_empty() && streams(common, balanced) {
-        let code = stream(binary, &analyzer, &selection, common, layout, &progress)?;
+    // A report that needs every point first is written whole; the others
+    // as the points are finished (the unresolved specs after the summary
+    // of the JSON form, as the whole report has them).
+    if streams(common, balanced) {
+        let code = stream(
+            binary,
+            &analyzer,
+            &selection,
+            common,
+            layout,
+            &progress,
+            &unresolved,
+        )?;
         tell.stats(&progress, &analyzer, common);
-        return Ok(code);
+        return Ok(exit_status(code, &unresolved));
     }
     let stop = AtomicBool::new(false);
     let control = RunControl {
@@ -177,6 +186,7 @@ fn stream(
     common: &Common,
     layout: Layout,
     progress: &Progress,
+    unresolved: &[Unresolved],
 ) -> Result<ExitCode> {
     let form = stream_form(common.format).expect("checked by streams()");
     let options = stream::Options {
@@ -190,7 +200,9 @@ fn stream(
         path: target.clone(),
         source,
     };
-    let mut writer = stream::ReportWriter::new(out, options, &binary_info(binary)).map_err(io)?;
+    let mut writer = stream::ReportWriter::new(out, options, &binary_info(binary))
+        .map_err(io)?
+        .with_unresolved(unresolved);
     // The report may go to the terminal the bar is drawn on.
     analyzer.run_chunked(
         selection,

@@ -1,6 +1,7 @@
 //! `probesafe fuzz`: the batch driver with its progress bar, signals,
 //! checkpoint and witness files.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -11,12 +12,12 @@ use serde_json::json;
 use probesafe::analyze::Selection;
 use probesafe::detect::{DynamicOptions, InputSource};
 use probesafe::fuzz::{self, witness, Batch, Header, PropInputs, Shard, WitnessFile};
-use probesafe::report::{Layout, Report};
+use probesafe::report::{stream, Layout, Report};
 
 use super::analyse::select_functions;
 use super::args::FuzzArgs;
-use super::deliver::{deliver, exit_status, wants_report, Delivery};
-use super::output::write_atomic;
+use super::deliver::{deliver, exit_code, exit_status, stream_form, wants_report, Delivery};
+use super::output::Output;
 use super::progress::{threads, Progress};
 use super::setup::{self, analyzer, binary_info};
 use super::specs::Specs;
@@ -93,24 +94,83 @@ pub fn run(args: FuzzArgs) -> Result<ExitCode> {
     // bar and the rates.
     let progress = Progress::of_functions(analyzer.point_estimates(&selection));
     let resumed_points = AtomicU64::new(0);
-    let done = |i: usize, points: &[probesafe::report::Point], resumed: bool| {
+    let done = |i: usize, points: usize, resumed: bool| {
         if resumed {
             progress.forget(i);
-            resumed_points.fetch_add(points.len() as u64, Ordering::Relaxed);
+            resumed_points.fetch_add(points as u64, Ordering::Relaxed);
         } else {
-            progress.function_done(i, points.len());
+            progress.function_done(i, points);
         }
     };
-    let result = fuzz::run(
-        &analyzer,
-        selection,
-        &Batch {
-            jobs: common.jobs.map(usize::from),
-            checkpoint,
-            stop: &STOP,
-            progress: &done,
-        },
-    )?;
+    let batch = Batch {
+        jobs: common.jobs.map(usize::from),
+        checkpoint,
+        stop: &STOP,
+        progress: &done,
+    };
+    let info = binary_info(&binary);
+    let trial_options = witness::trial_options(common.budget.max(1), &handlers);
+    if let Some(dir) = &args.witnesses {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("{}: cannot create the directory", dir.display()))?;
+    }
+    // The witness files of a chunk of points, written as it is finished.
+    let witnesses = |report: &Report| -> probesafe::Result<()> {
+        if let Some(dir) = &args.witnesses {
+            for file in WitnessFile::all_of(report, &trial_options) {
+                probesafe::atomic_file::write_atomic(
+                    &dir.join(file.file_name()),
+                    file.to_json().as_bytes(),
+                )?;
+            }
+        }
+        Ok(())
+    };
+
+    // The report is written as the chunks of functions are finished, in
+    // address order, when its form streams and nothing needs every point
+    // first (a baseline, traces); otherwise the points are gathered.
+    let streamed = match stream_form(common.format) {
+        Some(form) if common.baseline.is_none() && !common.trace => Some(form),
+        _ => None,
+    };
+    let (result, delivered) = if let Some(form) = streamed {
+        let options = stream::Options {
+            form,
+            folded: !common.per_point,
+            min_verdict: common.min_verdict.map(|m| m.verdict()),
+        };
+        let out = Output::open(common.output.as_deref())?;
+        let target = common.output.clone().unwrap_or_else(|| PathBuf::from("-"));
+        let io = |source| probesafe::Error::Write {
+            path: target.clone(),
+            source,
+        };
+        let mut writer = stream::ReportWriter::new(out, options, &info)
+            .map_err(io)?
+            .with_unresolved(&unresolved);
+        let result = fuzz::run(&analyzer, selection, &batch, &mut |points, ends| {
+            let report = Report::new(info.clone(), points);
+            witnesses(&report)?;
+            // The report may go to the terminal the bar is drawn on.
+            progress.suspend(|| writer.write(&report.points, &ends).map_err(io))
+        })?;
+        let delivered = if result.interrupted {
+            None
+        } else {
+            let (written, out) = writer.finish().map_err(io)?;
+            out.commit()?;
+            Some(Delivered::Streamed(written.worst))
+        };
+        (result, delivered)
+    } else {
+        let mut points = Vec::new();
+        let result = fuzz::run(&analyzer, selection, &batch, &mut |chunk, _| {
+            points.extend(chunk);
+            Ok(())
+        })?;
+        (result, Some(Delivered::Gathered(points)))
+    };
     let figures = progress.finish();
     if args.stats {
         let resumed = match result.resumed {
@@ -141,16 +201,18 @@ pub fn run(args: FuzzArgs) -> Result<ExitCode> {
         );
         return Ok(ExitCode::from(INTERRUPTED));
     }
-    let report =
-        Report::new(binary_info(&binary), result.points).with_unresolved(unresolved.clone());
-    if let Some(dir) = &args.witnesses {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("{}: cannot create the directory", dir.display()))?;
-        let options = witness::trial_options(common.budget.max(1), &handlers);
-        for file in WitnessFile::all_of(&report, &options) {
-            write_atomic(&dir.join(file.file_name()), file.to_json().as_bytes())?;
+    let points = match delivered {
+        Some(Delivered::Streamed(worst)) => {
+            return Ok(exit_status(
+                exit_code(common.fail_on, None, worst),
+                &unresolved,
+            ))
         }
-    }
+        Some(Delivered::Gathered(points)) => points,
+        None => unreachable!("an interrupted run returned above"),
+    };
+    let report = Report::new(info, points).with_unresolved(unresolved.clone());
+    witnesses(&report)?;
     if !wants_report(selected, &unresolved, common) {
         return Ok(exit_status(ExitCode::SUCCESS, &unresolved));
     }
@@ -161,4 +223,12 @@ pub fn run(args: FuzzArgs) -> Result<ExitCode> {
     )?;
     print_traces(&analyzer, &report, common)?;
     Ok(exit_status(code, &unresolved))
+}
+
+/// What a finished run has for its report.
+enum Delivered {
+    /// Written as it went; the worst verdict of its points.
+    Streamed(Option<probesafe::report::Verdict>),
+    /// Every point, for a form that needs them all.
+    Gathered(Vec<probesafe::report::Point>),
 }

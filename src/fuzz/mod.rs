@@ -12,19 +12,17 @@ pub mod checkpoint;
 pub mod inputs;
 pub mod witness;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::str::FromStr;
-use std::sync::atomic::AtomicBool;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use crate::analyze::{Analyzer, RunControl, Selection};
+use crate::analyze::{Analyzer, ChunkControl, Selection};
 use crate::emu::splitmix;
 use crate::error::{Error, Result};
 use crate::load::Binary;
 use crate::report::Point;
 
-pub use checkpoint::{Checkpoint, Header};
+pub use checkpoint::{Checkpoint, FunctionLine, Header};
 pub use inputs::PropInputs;
 pub use witness::WitnessFile;
 
@@ -82,123 +80,76 @@ pub struct Batch<'a> {
     pub checkpoint: Option<(PathBuf, Header)>,
     /// Set (by a signal handler) to stop between functions.
     pub stop: &'a AtomicBool,
-    /// Called once per finished function (also those taken from the
-    /// checkpoint, then with `true`), with its index and points.
-    pub progress: &'a (dyn Fn(usize, &[Point], bool) + Sync),
+    /// Called once per finished function with its index and its number of
+    /// points: first for those taken from the checkpoint (with `true`),
+    /// then for each function this run finishes.
+    pub progress: &'a (dyn Fn(usize, usize, bool) + Sync),
 }
 
-/// What a batch produced.
+/// What a batch did.
 #[derive(Debug)]
 pub struct BatchResult {
-    /// Every point of the functions done, in no particular order.
-    pub points: Vec<Point>,
     /// Functions taken from the checkpoint.
     pub resumed: usize,
     /// Functions selected.
     pub functions: usize,
     /// Functions done (resumed included).
     pub done: usize,
-    /// Whether it stopped before the end.
+    /// Whether it stopped before the end (then `sink` did not get every
+    /// point).
     pub interrupted: bool,
 }
 
-/// The shortest time between two checkpoint writes; a write that takes
-/// long makes the interval grow, so that writing stays a small share.
-const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(500);
-
-/// Run `analyzer` over `selection`.
+/// Run `analyzer` over `selection`, in chunks of functions in address
+/// order: `sink` gets each chunk's points sorted by address, with the end
+/// of each point's instruction, while the next chunk is analysed, so that
+/// memory does not grow with the number of points. The functions the
+/// checkpoint holds are read back from it in their place; those this run
+/// finishes are appended to it.
 pub fn run(
     analyzer: &Analyzer<'_>,
-    mut selection: Selection,
+    selection: Selection,
     batch: &Batch<'_>,
+    sink: &mut (dyn FnMut(Vec<Point>, Vec<u64>) -> Result<()> + Send),
 ) -> Result<BatchResult> {
     let functions = selection.functions().count();
-    let mut state = match &batch.checkpoint {
+    let checkpoint = match &batch.checkpoint {
         Some((path, header)) => {
-            Checkpoint::resume(path, header)?.unwrap_or_else(|| Checkpoint::new(header.clone()))
+            let mut checkpoint = Checkpoint::open(path, header)?;
+            // Functions outside this selection cannot be there (the
+            // header pins the selection), but be strict anyway.
+            let selected: std::collections::BTreeSet<usize> = selection.functions().collect();
+            checkpoint.retain(|i| selected.contains(&i));
+            Some(checkpoint)
         }
-        None => Checkpoint::new(Header::new(
-            crate::report::BinaryInfo {
-                path: String::new(),
-                arch: String::new(),
-                build_id: None,
-            },
-            serde_json::Value::Null,
-        )),
+        None => None,
     };
-    // Points of functions outside this selection cannot be there (the
-    // header pins the selection), but be strict anyway.
-    let selected: std::collections::BTreeSet<usize> = selection.functions().collect();
-    state.functions.retain(|i, _| selected.contains(i));
-    let resumed = state.functions.len();
-    for (&i, points) in &state.functions {
+    let mut resumed = 0;
+    for (i, points) in checkpoint.iter().flat_map(Checkpoint::resumed) {
         (batch.progress)(i, points, true);
+        resumed += 1;
     }
-    selection.retain(|i| !state.functions.contains_key(&i));
-
-    struct Saver<'p> {
-        state: Checkpoint,
-        path: Option<&'p Path>,
-        last: Instant,
-        interval: Duration,
-        error: Option<Error>,
-    }
-    impl Saver<'_> {
-        fn save(&mut self) {
-            let Some(path) = self.path else { return };
-            let t = Instant::now();
-            if let Err(e) = self.state.save(path) {
-                self.error.get_or_insert(e);
-            }
-            self.interval = CHECKPOINT_INTERVAL.max(t.elapsed() * 10);
-            self.last = Instant::now();
-        }
-    }
-    let saver = Mutex::new(Saver {
-        state,
-        path: batch.checkpoint.as_ref().map(|(p, _)| p.as_path()),
-        last: Instant::now(),
-        interval: CHECKPOINT_INTERVAL,
-        error: None,
-    });
-    let checkpointing = batch.checkpoint.is_some();
-    let resumed_points: Vec<Point> = saver
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .state
-        .functions
-        .values()
-        .flatten()
-        .cloned()
-        .collect();
-    let finished = std::sync::atomic::AtomicUsize::new(0);
-    let done = |i: usize, points: &[Point]| {
-        (batch.progress)(i, points, false);
-        finished.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        if checkpointing {
-            // Copied before the lock: the other workers wait on it.
-            let copy = points.to_vec();
-            let mut s = saver.lock().unwrap_or_else(|e| e.into_inner());
-            s.state.functions.insert(i, copy);
-            if s.last.elapsed() >= s.interval {
-                s.save();
-            }
+    let finished = AtomicUsize::new(0);
+    let done = |i: usize, points: &[Point], ends: &[u64]| {
+        (batch.progress)(i, points.len(), false);
+        finished.fetch_add(1, Ordering::Relaxed);
+        if let Some(checkpoint) = &checkpoint {
+            checkpoint.record(i, points, ends);
         }
     };
-    let control = RunControl {
+    let prior = |i: usize| checkpoint.as_ref().and_then(|c| c.read(i));
+    let control = ChunkControl {
         stop: batch.stop,
+        prior: &prior,
         done: &done,
     };
-    let mut points = analyzer.run_with(&selection, batch.jobs, &control)?;
-    let mut s = saver.into_inner().unwrap_or_else(|e| e.into_inner());
-    s.save();
-    if let Some(e) = s.error {
-        return Err(e);
-    }
+    let ran = analyzer.run_chunked_with(&selection, batch.jobs, &control, sink);
+    // Flushed whatever happened, so that the finished functions are kept.
+    let flushed = checkpoint.as_ref().map_or(Ok(()), Checkpoint::flush);
+    ran?;
+    flushed?;
     let done = resumed + finished.into_inner();
-    points.extend(resumed_points);
     Ok(BatchResult {
-        points,
         resumed,
         functions,
         done,
