@@ -5,27 +5,11 @@
 
 mod common;
 
-use common::{fixture, report};
-use probesafe::report::{FindingKind, Point};
+use probesafe::report::FindingKind;
 
 /// The dynamic evidence of the window finding of `kind` at `spec` in `file`.
 fn dynamic(file: &str, spec: &str, kind: FindingKind) -> serde_json::Value {
-    let r = report([
-        "check",
-        &fixture(file).display().to_string(),
-        spec,
-        "--format",
-        "json",
-    ]);
-    let p: &Point = r
-        .points
-        .first()
-        .unwrap_or_else(|| panic!("{file} {spec}: no point"));
-    p.findings
-        .iter()
-        .find(|f| f.kind == kind)
-        .and_then(|f| f.evidence.get("dynamic").cloned())
-        .unwrap_or_else(|| panic!("{file} {spec}: no dynamic {kind:?} evidence"))
+    common::dynamic_evidence(file, spec, kind)
 }
 
 /// Was: the loader applied only absolute, PC-relative and branch

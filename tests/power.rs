@@ -11,7 +11,7 @@ use probesafe::decode::Decoder;
 use probesafe::emu::{Emulator, Exit, Input, Outcome, Trial};
 use probesafe::facts::decode_function;
 use probesafe::load::Binary;
-use probesafe::report::{FindingKind, Point};
+use probesafe::report::FindingKind;
 
 const TARGETS: &[&str] = &["ppc64le", "ppc64"];
 
@@ -39,22 +39,7 @@ fn run_unprobed(file: &str, name: &str) -> (Binary, u64, Outcome) {
 
 /// The LL/SC finding's dynamic evidence at `spec`.
 fn llsc_dynamic(file: &str, spec: &str) -> serde_json::Value {
-    let r = report([
-        "check",
-        &fixture(file).display().to_string(),
-        spec,
-        "--format",
-        "json",
-    ]);
-    let p: &Point = r
-        .points
-        .first()
-        .unwrap_or_else(|| panic!("{spec}: no point"));
-    p.findings
-        .iter()
-        .find(|f| f.kind == FindingKind::LlscReservationLoss)
-        .and_then(|f| f.evidence.get("dynamic").cloned())
-        .unwrap_or_else(|| panic!("{file} {spec}: no dynamic LL/SC evidence"))
+    common::dynamic_evidence(file, spec, FindingKind::LlscReservationLoss)
 }
 
 /// Was: a stripped ELFv2 binary has no `.TOC.` symbol, r2 stayed 0, and a

@@ -61,3 +61,29 @@ pub fn stderr(out: &Output) -> String {
 pub fn arg(path: &Path) -> String {
     path.display().to_string()
 }
+
+/// The dynamic evidence of the `kind` finding at the first point `check
+/// FILE SPEC` reports (FILE under corpora/).
+#[allow(dead_code)] // not every test crate uses it
+pub fn dynamic_evidence(
+    file: &str,
+    spec: &str,
+    kind: probesafe::report::FindingKind,
+) -> serde_json::Value {
+    let r = report([
+        "check",
+        &fixture(file).display().to_string(),
+        spec,
+        "--format",
+        "json",
+    ]);
+    let p = r
+        .points
+        .first()
+        .unwrap_or_else(|| panic!("{file} {spec}: no point"));
+    p.findings
+        .iter()
+        .find(|f| f.kind == kind)
+        .and_then(|f| f.evidence.get("dynamic").cloned())
+        .unwrap_or_else(|| panic!("{file} {spec}: no dynamic {kind:?} evidence"))
+}
