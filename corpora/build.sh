@@ -26,6 +26,8 @@
 #   kimage               ET_EXEC, static, src/vmlinux.lds at the kernel's base address
 #                        (arm64 0xffff800008010000 as Debian's 6.1): start.c blacklist.c
 #                        atomics.c kcontext.c + the arch's llsc/tm assembly
+#   kcas                 aarch64 only: ET_EXEC like kimage, src/kcas_aarch64.S: the arm64
+#                        kernel's compare-and-swap shapes, reached from the load-linked
 #   txnest.so            ET_DYN, src/tm_nested_<arch>.S: nested transactions, POWER tendall,
 #                        the status test after a begin
 #   gdbwrites            ET_EXEC, static, no libc: gdbwrites.c + gdbdriver.c (x86_64, aarch64,
@@ -305,6 +307,16 @@ build_kimage ppc64 powerpc64-linux-gnu-gcc "-mabi=elfv1 -mcpu=power8" "$KPPC" 0x
 	llsc_ppc64: tm_ppc64:-mhtm sysreg_ppc64:
 build_kimage ppc64le powerpc64le-linux-gnu-gcc "-mabi=elfv2 -mcpu=power8" "$KPPC" 0xc000000000010000 \
 	llsc_ppc64: tm_ppc64:-mhtm sysreg_ppc64:
+# ---- kcas: the arm64 kernel's compare-and-swap shapes (aarch64 only) -------
+#   kcas    ET_EXEC, static, src/vmlinux.lds at the kernel base: src/kcas_aarch64.S,
+#           windows that trials reach only from their load-linked (issue 14)
+o=$tmp/aarch64/kcas
+mkdir -p "$o"
+aarch64-linux-gnu-gcc $ASFLAGS $A64 -fno-pic -fno-pie -c src/kcas_aarch64.S -o "$o/kcas.o"
+aarch64-linux-gnu-gcc $A64 $LDFLAGS -static -no-pie -T src/vmlinux.lds \
+	-Wl,--defsym=KERNEL_BASE=0xffff800008010000 -Wl,--no-warn-rwx-segments \
+	-o aarch64/kcas "$o/kcas.o"
+echo "built aarch64 kcas"
 build_asm x86_64 gcc "-fcf-protection=none" tm_nested_x86_64 txnest.so
 build_asm aarch64 aarch64-linux-gnu-gcc "${A64/armv8-a/armv8-a+tme}" tm_nested_aarch64 txnest.so
 build_asm aarch64-lse aarch64-linux-gnu-gcc "${A64LSE/+lse/+lse+tme}" tm_nested_aarch64 txnest.so
