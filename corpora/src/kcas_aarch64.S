@@ -77,3 +77,82 @@ FUNC(kcas_const)
 	ldp	x29, x30, [sp], #32
 	ret
 ENDF(kcas_const)
+
+/* One attempt, no retry (a try-cmpxchg whose caller retries): after a
+ * trap the store-exclusive fails and the function returns through the
+ * frame its prologue built (paciasp; stp x29, x30, [sp, #-32]!).  A trial
+ * started at the load-linked has that frame, with the return address in
+ * x30's slot, as the entry would have left it.  Window = ldaxr .. stxr. */
+FUNC(kcas_once)
+	paciasp
+	stp	x29, x30, [sp, #-32]!
+	mov	x29, sp
+	str	x19, [sp, #16]
+	ldr	x19, [x0, #0x30]
+	ldr	w1, [x0, #0x38]
+	movz	w2, #0x0b5e
+	movk	w2, #0x55ed, lsl #16
+	cmp	w1, w2
+	b.ne	2f
+	ldr	w1, [x0, #0x3c]
+	mov	w2, #1
+	ldaxr	w0, [x19]
+	eor	w4, w0, w1
+	cbnz	w4, 1f
+	stxr	w4, w2, [x19]
+1:	mov	w0, w4
+2:	ldr	x19, [sp, #16]
+	ldp	x29, x30, [sp], #32
+	autiasp
+	ret
+ENDF(kcas_once)
+
+/* cmpxchg_double as SLUB does it (__ll_sc__cmpxchg_double): a pair load,
+ * each half compared with its own register, `orr` of the differences,
+ * `cbnz`.  Window = ldxp .. stlxp. */
+FUNC(kcas_pair)
+	stp	x29, x30, [sp, #-48]!
+	mov	x29, sp
+	stp	x19, x20, [sp, #16]
+	stp	x21, x22, [sp, #32]
+	ldr	x22, [x0, #0x20]
+	ldr	x1, [x22]
+	movz	x2, #0xfeed
+	cmp	x1, x2
+	b.ne	2f
+	ldp	x21, x27, [x22, #8]
+	ldp	x8, x3, [x22, #24]
+	add	x2, x22, #0x40
+1:	ldxp	x1, x0, [x2]
+	eor	x1, x1, x27
+	eor	x0, x0, x21
+	orr	x0, x1, x0
+	cbnz	x0, 2f
+	stlxp	w1, x8, x3, [x2]
+	cbnz	w1, 1b
+	ldr	x0, [x21, #8]		/* the old first half is an object */
+2:	ldp	x21, x22, [sp, #32]
+	ldp	x19, x20, [sp, #16]
+	ldp	x29, x30, [sp], #48
+	ret
+ENDF(kcas_pair)
+
+/* A compare with a constant no generated word holds (`eor w4, w0,
+ * #0x55555555`): the trial that starts at the load-linked writes it to the
+ * word the address register points at, as the code that set the object up
+ * would have left it.  Window = ldxr .. stlxr. */
+FUNC(kcas_magic)
+	ldr	x3, [x0, #0x18]
+	ldr	w1, [x0, #0x10]
+	movz	w2, #0xc0de
+	movk	w2, #0x0dd5, lsl #16
+	cmp	w1, w2
+	b.ne	2f
+	mov	w2, #9
+1:	ldxr	w0, [x3]
+	eor	w4, w0, #0x55555555
+	cbnz	w4, 2f
+	stlxr	w4, w2, [x3]
+	cbnz	w4, 1b
+2:	ret
+ENDF(kcas_magic)
