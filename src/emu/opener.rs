@@ -31,6 +31,11 @@ pub(super) struct Opener {
     /// Bytes each compared register holds: `size`, or half of it for a
     /// pair.
     half: u8,
+    /// Whether the window tests its compare for equality (`bne`, `b.ne`,
+    /// `cbnz`...), so that a word holding the constant takes the path to
+    /// the store-conditional. An ordered test (`cmpwi r3, 256; bge out`)
+    /// leaves the window on that word: the constant is then not written.
+    equality: bool,
     /// The other registers the function uses as the base of a memory
     /// access (Unicorn ids): each points into the heap, as the code before
     /// the load-linked would have left a pointer there.
@@ -108,6 +113,19 @@ pub(super) fn openers(arch: Arch, insns: &[Insn]) -> Vec<(u64, Opener)> {
         } else {
             ops.size
         };
+        let equality = insns[i + 1..]
+            .iter()
+            .take(COMPARE_WITHIN + 2)
+            .find(|n| {
+                matches!(
+                    n.class,
+                    Class::Jump {
+                        conditional: true,
+                        ..
+                    }
+                )
+            })
+            .is_some_and(|n| equality_test(&n.mnemonic));
         let mut bases: Vec<i32> = Vec::new();
         // Those after the load-linked first (the window and what follows
         // in address order), then the rest of the function: code after a
@@ -134,12 +152,22 @@ pub(super) fn openers(arch: Arch, insns: &[Insn]) -> Vec<(u64, Opener)> {
                 comparand,
                 second,
                 half,
+                equality,
                 bases,
                 frame: prologue_frame(arch, &insns[..i]),
             },
         ));
     }
     out
+}
+
+/// Whether a conditional branch tests equality (POWER `beq`/`bne` with
+/// their hints, arm64 `b.eq`/`b.ne`/`cbz`/`cbnz`).
+fn equality_test(mnemonic: &str) -> bool {
+    matches!(
+        mnemonic.trim_end_matches(['+', '-']),
+        "beq" | "bne" | "b.eq" | "b.ne" | "cbz" | "cbnz"
+    )
 }
 
 /// The second register a pair load-exclusive loads (arm64 `ldxp x1, x0,
@@ -256,6 +284,9 @@ impl Opener {
         let Some(&(_, pointer)) = regs.iter().find(|(r, _)| Some(r) == self.address.first()) else {
             return Vec::new();
         };
+        if !self.equality {
+            return Vec::new();
+        }
         let mut out = Vec::new();
         for (offset, compared) in [(0, self.comparand), (u64::from(self.half), self.second)] {
             let Some(Compared::Constant(v)) = compared else {
@@ -432,5 +463,49 @@ mod tests {
         // Other architectures keep their own conventions.
         let insns = vec![insn("stp", "x29, x30, [sp, #-0x30]!")];
         assert_eq!(prologue_frame(Arch::Ppc64le, &insns), None);
+    }
+
+    /// A constant no heap word holds is written only where the window
+    /// tests the compare for equality: on Debian's ppc64el kernel
+    /// (`idle_kvm_start_guest`: `lwarx r3,0,r8; cmpwi r3,256; bge out`)
+    /// writing 256 sent every trial out of the window.
+    #[test]
+    fn constants_written_for_equality_tests_only() {
+        let window = |arch: Arch, code: &[(&str, &str, Class)]| {
+            let insns: Vec<Insn> = code
+                .iter()
+                .map(|(m, o, c)| Insn {
+                    class: *c,
+                    ..insn(m, o)
+                })
+                .collect();
+            let (_, opener) = openers(arch, &insns).pop().expect("an opener");
+            let input = Input::from_args(1, 0, Vec::new());
+            let regs = opener.registers(arch, 0x1000, &input);
+            opener.constant_stores(arch, &regs)
+        };
+        let branch = Class::Jump {
+            indirect: false,
+            conditional: true,
+        };
+        let ordered = window(
+            Arch::Ppc64le,
+            &[
+                ("lwarx", "r3, 0, r8", Class::LoadLinked),
+                ("cmpwi", "r3, 0x100", Class::Other),
+                ("bge", "0x2000", branch),
+            ],
+        );
+        assert!(ordered.is_empty());
+        let equal = window(
+            Arch::Aarch64,
+            &[
+                ("ldxr", "w0, [x3]", Class::LoadLinked),
+                ("eor", "w4, w0, #0x55555555", Class::Other),
+                ("cbnz", "w4, #0x2000", branch),
+            ],
+        );
+        assert_eq!(equal.len(), 1);
+        assert_eq!(equal[0].1, 0x5555_5555u32.to_le_bytes().to_vec());
     }
 }
