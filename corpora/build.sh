@@ -30,6 +30,8 @@
 #                        + the arch's llsc/tm assembly: a module with the window cases
 #   vmlinux-null         ppc64, ppc64le: ET_EXEC via src/null.lds at 0xc000000000000000,
 #                        src/null_ppc64.S: LL/SC windows left through a null pointer
+#   kcas                 aarch64 only: ET_EXEC like kimage, src/kcas_aarch64.S: the arm64
+#                        kernel's compare-and-swap shapes, reached from the load-linked
 #   txnest.so            ET_DYN, src/tm_nested_<arch>.S: nested transactions, POWER tendall,
 #                        the status test after a begin
 #   gdbwrites            ET_EXEC, static, no libc: gdbwrites.c + gdbdriver.c (x86_64, aarch64,
@@ -362,6 +364,16 @@ build_null() {
 }
 build_null ppc64 powerpc64-linux-gnu-gcc "-mabi=elfv1 -mcpu=power8" "$KPPC"
 build_null ppc64le powerpc64le-linux-gnu-gcc "-mabi=elfv2 -mcpu=power8" "$KPPC"
+# ---- kcas: the arm64 kernel's compare-and-swap shapes (aarch64 only) -------
+#   kcas    ET_EXEC, static, src/vmlinux.lds at the kernel base: src/kcas_aarch64.S,
+#           windows that trials reach only from their load-linked (issue 14)
+o=$tmp/aarch64/kcas
+mkdir -p "$o"
+aarch64-linux-gnu-gcc $ASFLAGS $A64 -fno-pic -fno-pie -c src/kcas_aarch64.S -o "$o/kcas.o"
+aarch64-linux-gnu-gcc $A64 $LDFLAGS -static -no-pie -T src/vmlinux.lds \
+	-Wl,--defsym=KERNEL_BASE=0xffff800008010000 -Wl,--no-warn-rwx-segments \
+	-o aarch64/kcas "$o/kcas.o"
+echo "built aarch64 kcas"
 build_asm x86_64 gcc "-fcf-protection=none" tm_nested_x86_64 txnest.so
 build_asm aarch64 aarch64-linux-gnu-gcc "${A64/armv8-a/armv8-a+tme}" tm_nested_aarch64 txnest.so
 build_asm aarch64-lse aarch64-linux-gnu-gcc "${A64LSE/+lse/+lse+tme}" tm_nested_aarch64 txnest.so

@@ -346,6 +346,25 @@ impl ArchSpec for Aarch64 {
                     None
                 }
             }
+            // The kernel's compare-and-swap (`__ll_sc__cmpxchg_case_*`):
+            // `eor w4, w0, w1` (or `sub`) then `cbnz w4, fail`: the
+            // difference is zero only when the word equals the operand.
+            ("eor" | "sub" | "subs", [_, a, b]) if same(a, dest) || same(b, dest) => {
+                let other = if same(a, dest) { b } else { a };
+                match other.strip_prefix('#') {
+                    Some(imm) => {
+                        let value = match imm.strip_prefix("0x") {
+                            Some(hex) => i64::from_str_radix(hex, 16).ok()?,
+                            None => imm.parse().ok()?,
+                        };
+                        Some(Comparand::Immediate(value))
+                    }
+                    None if other.starts_with(['w', 'x']) => {
+                        Some(Comparand::Register((*other).to_owned()))
+                    }
+                    None => None,
+                }
+            }
             // `cbnz Wt` leaves the sequence unless the word is zero.
             ("cbnz", [a, _]) if same(a, dest) => Some(Comparand::Immediate(0)),
             _ => None,

@@ -117,3 +117,30 @@ fn memory_bases() {
     assert_eq!(base(x86, "mov", "rax, qword ptr [rip + 0x100]"), None);
     assert_eq!(base(x86, "add", "qword ptr gs:[0x10], rdi"), None);
 }
+
+/// What a compare-and-swap compares the loaded value with, on arm64: the
+/// kernel's `eor`/`sub` + `cbnz` as well as `cmp`.
+#[test]
+fn arm64_comparisons() {
+    let cmp = |mnemonic: &str, op_str: &str, dest: &str| {
+        spec(Arch::Aarch64).comparison(
+            &InsnView {
+                mnemonic,
+                op_str,
+                bytes: &[],
+            },
+            dest,
+        )
+    };
+    let reg = |r: &str| Some(crate::arch::Comparand::Register(r.to_owned()));
+    assert_eq!(cmp("cmp", "x3, x1", "x3"), reg("x1"));
+    assert_eq!(cmp("eor", "w4, w0, w1", "w0"), reg("w1"));
+    assert_eq!(cmp("eor", "x1, x1, x27", "x1"), reg("x27"));
+    assert_eq!(cmp("sub", "w4, w2, w0", "w0"), reg("w2"));
+    assert_eq!(
+        cmp("eor", "w4, w0, #0x3", "w0"),
+        Some(crate::arch::Comparand::Immediate(3))
+    );
+    assert_eq!(cmp("eor", "w4, w5, w1", "w0"), None);
+    assert_eq!(cmp("add", "w4, w0, w1", "w0"), None);
+}

@@ -117,6 +117,16 @@ fn ranges_of(
     entry: &DebuggingInformationEntry<'_, '_, R>,
 ) -> Vec<(u64, u64)> {
     let mut out = Vec::new();
+    // gimli adds DW_AT_high_pc's offset form to DW_AT_low_pc unchecked (a
+    // panic with overflow checks on a hostile file): such a DIE has no range.
+    if let (Some(low), Ok(Some(AttributeValue::Udata(size)))) = (
+        attr_addr(dwarf, unit, entry, gimli::DW_AT_low_pc),
+        entry.attr_value(gimli::DW_AT_high_pc),
+    ) {
+        if low.checked_add(size).is_none() {
+            return out;
+        }
+    }
     if let Ok(mut ranges) = dwarf.die_ranges(unit, entry) {
         while let Ok(Some(r)) = ranges.next() {
             if r.begin < r.end && out.len() < 4096 {
