@@ -348,6 +348,15 @@ build_kmodwin ppc64 powerpc64-linux-gnu-gcc "-mabi=elfv1 -mcpu=power8" "$KPPC" \
 	llsc_ppc64: tm_ppc64:-mhtm
 build_kmodwin ppc64le powerpc64le-linux-gnu-gcc "-mabi=elfv2 -mcpu=power8" "$KPPC" \
 	llsc_ppc64: tm_ppc64:-mhtm
+# ---- kmod-windows.ko.zst / .ko.xz: the module compressed as distributions ship
+#   modules (Fedora and Ubuntu zstd, others xz), with the options Kbuild's
+#   scripts/Makefile.modinst passes (zstd -T0 --rm -f -q; xz --check=crc32
+#   --lzma2=dict=1MiB); probesafe reads them directly. aarch64 and ppc64le.
+for t in aarch64 ppc64le; do
+	zstd -q -f -19 "$t/kmod-windows.ko" -o "$t/kmod-windows.ko.zst"
+	xz --check=crc32 --lzma2=dict=1MiB -c "$t/kmod-windows.ko" >"$t/kmod-windows.ko.xz"
+	echo "built $t kmod-windows.ko.zst kmod-windows.ko.xz"
+done
 # ---- vmlinux-null (ppc64, ppc64le; new files only) ------------------------
 #   vmlinux-null  ET_EXEC through src/null.lds at 0xc000000000000000, whose
 #                 first byte is code (the kernel's endian fixup): src/null_ppc64.S,

@@ -5,6 +5,7 @@
 
 mod common;
 
+use common::fixture;
 use probesafe::report::FindingKind;
 
 /// The dynamic evidence of the window finding of `kind` at `spec` in `file`.
@@ -64,5 +65,61 @@ fn power_null_branch_is_a_fetch_at_zero() {
                 assert_eq!(e.as_str(), Some(want.as_str()), "{file} {spec}");
             }
         }
+    }
+}
+
+/// Was: a module compressed as Fedora and Ubuntu ship them (`.ko.zst`) or
+/// as others do (`.ko.xz`) was refused ("file format is Unknown, not
+/// ELF"). It is read directly now and gives the uncompressed module's
+/// report, emulation included.
+#[test]
+fn compressed_modules_read_as_the_module() {
+    for target in ["aarch64", "ppc64le"] {
+        let plain = common::report([
+            "scan",
+            &fixture(&format!("{target}/kmod-windows.ko"))
+                .display()
+                .to_string(),
+            "--per-point",
+            "--format",
+            "json",
+        ]);
+        let emulated = plain
+            .points
+            .iter()
+            .flat_map(|p| &p.findings)
+            .filter(|f| f.evidence.contains_key("dynamic"))
+            .count();
+        assert!(emulated > 0, "{target}: nothing emulated");
+        for ext in ["zst", "xz"] {
+            let packed = common::report([
+                "scan",
+                &fixture(&format!("{target}/kmod-windows.ko.{ext}"))
+                    .display()
+                    .to_string(),
+                "--per-point",
+                "--format",
+                "json",
+            ]);
+            assert_eq!(packed.points, plain.points, "{target} .ko.{ext}");
+            assert_eq!(packed.binary.build_id, plain.binary.build_id, "{target}");
+        }
+    }
+}
+
+/// A compressed file cut short is an input error naming the file: one
+/// line, exit 2, no panic.
+#[test]
+fn a_truncated_compressed_module_is_an_input_error() {
+    let dir = tempfile::tempdir().unwrap();
+    for ext in ["zst", "xz"] {
+        let bytes = std::fs::read(fixture(&format!("aarch64/kmod-windows.ko.{ext}"))).unwrap();
+        let path = dir.path().join(format!("cut.ko.{ext}"));
+        std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+        let out = common::probesafe(["scan", &path.display().to_string()]);
+        assert_eq!(out.status.code(), Some(2), "{ext}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.lines().count(), 1, "{ext}: {err}");
+        assert!(err.contains(&format!("cut.ko.{ext}")), "{ext}: {err}");
     }
 }
