@@ -65,6 +65,8 @@ need() { # need TOOL DEBIAN-PACKAGE
 need gcc                         gcc
 need strip                       binutils
 need objcopy                     binutils
+need zstd                        zstd
+need xz                          xz-utils
 need aarch64-linux-gnu-objcopy   binutils-aarch64-linux-gnu
 need aarch64-linux-gnu-gcc       gcc-aarch64-linux-gnu
 need aarch64-linux-gnu-strip     binutils-aarch64-linux-gnu
